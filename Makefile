@@ -1,0 +1,66 @@
+# mlops-operator: `make` (or `make help`) lists the targets. Every target uses the project's own venv.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: help
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip setuptools wheel
+	$(BIN)/pip install -q -c constraints.txt -e ".[scoring,dev]"
+	@touch $@
+
+.PHONY: venv
+venv: $(STAMP) ## create .venv and install the project with its dev and scoring extras (pinned by constraints.txt)
+
+.PHONY: controlplane
+controlplane: ## build (or reuse the cached) etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok, helm
+	hack/controlplane/build.sh
+
+.PHONY: lint
+lint: $(STAMP) ## ruff, formatting, mypy --strict and the import-linter layer contracts
+	$(BIN)/ruff check operator tests bench hack
+	$(BIN)/ruff format --check operator tests bench hack
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+.PHONY: fmt
+fmt: $(STAMP) ## format and autofix
+	$(BIN)/ruff format operator tests bench hack
+	$(BIN)/ruff check --fix operator tests bench hack
+
+.PHONY: crds
+crds: $(STAMP) ## regenerate crds/ (and the chart's copy) from the pydantic models
+	$(BIN)/mlopsctl crds
+
+.PHONY: unit
+unit: $(STAMP) ## unit tests only (pure, fast)
+	$(BIN)/pytest tests/unit -q
+
+.PHONY: test
+test: $(STAMP) ## THE test command: set up everything on a fresh clone, lint, and run the whole suite
+	hack/controlplane/build.sh >/dev/null
+	hack/aml-venv.sh >/dev/null
+	$(MAKE) --no-print-directory lint
+	$(BIN)/mlopsctl crds --check
+	$(BIN)/pytest -q
+
+.PHONY: dev
+dev: $(STAMP) ## quick start: local control plane + operator + examples (Ctrl-C stops everything)
+	hack/controlplane/build.sh >/dev/null
+	$(BIN)/mlopsctl dev
+
+.PHONY: bench
+bench: $(STAMP) ## scoring server benchmark against azureml-inference-server-http (prints ratios)
+	hack/aml-venv.sh >/dev/null
+	$(BIN)/python bench/scoring.py
+
+.PHONY: clean
+clean: ## remove the venvs and caches (not the control-plane build cache)
+	rm -rf $(VENV) .venv-aml .mypy_cache .ruff_cache .pytest_cache .mlops-dev

@@ -1,0 +1,251 @@
+"""`ModelDeployment`: one model version served behind an endpoint, mirroring Azure ML's online deployment."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import ConfigDict, Field, field_validator, model_validator
+
+from mlops_operator.api.v1alpha1.common import (
+    API_VERSION,
+    CamelModel,
+    Condition,
+    DnsLabel,
+    FailureRecord,
+    LocalObjectReference,
+    ObjectMeta,
+    ResourceRequirements,
+    cel,
+)
+
+# Azure ML names endpoints and deployments with 3-32 letters, digits and dashes, starting with a letter.
+AML_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
+MODEL_URI_SCHEMES = ("https://", "azureml://", "pvc://", "oci://", "configmap://", "file://")
+
+
+class EndpointSettings(CamelModel):
+    """The online endpoint this deployment serves behind; shared by all deployments naming it."""
+
+    name: str = Field(
+        pattern=AML_NAME_PATTERN,
+        description="Endpoint name: 3-32 lowercase letters, digits and dashes, starting with a letter.",
+    )
+    auth_mode: Literal["key", "aml_token", "aad_token"] = Field(
+        "key", description="`key` (default) or `aml_token`; `aad_token` is not supported on Kubernetes."
+    )
+
+
+class ModelSettings(CamelModel):
+    """The model version to serve."""
+
+    name: str = Field(min_length=1, max_length=255, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", description="Model name.")
+    version: str = Field(
+        min_length=1, max_length=64, pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", description="Model version."
+    )
+    uri: str | None = Field(
+        None,
+        pattern=r"^(https://|azureml://|pvc://|oci://|configmap://|file://).+",
+        description=(
+            "Where the model files are: `https://` (downloaded), `pvc://<claim>/<path>`, `configmap://<name>` "
+            "(small models), `oci://`, `azureml://` (a registered asset) or `file://` (registered from a "
+            "local path by the Azure ML backend). Empty means an already registered `name`:`version`."
+        ),
+    )
+
+
+class CodeSettings(CamelModel):
+    """The scoring code (`score.py` with `init()` and `run()`)."""
+
+    scoring_script: str = Field(
+        "score.py",
+        pattern=r"^[^/].*\.py$",
+        description="Entry script relative to the code root, e.g. `score.py`.",
+    )
+    config_map: LocalObjectReference | None = Field(
+        None, description="ConfigMap whose keys are the code files; empty when the image contains the code."
+    )
+
+
+class EnvironmentSettings(CamelModel):
+    """The runtime environment (container image)."""
+
+    image: str | None = Field(None, min_length=1, description="Container image with the model's dependencies.")
+    name: str | None = Field(None, description="Azure ML environment name (for the azureml backend).")
+    version: str | None = Field(None, description="Azure ML environment version.")
+
+
+class RequestSettings(CamelModel):
+    """How requests are handled by each instance."""
+
+    request_timeout_ms: int = Field(5000, ge=1, le=300000, description="Scoring timeout in milliseconds.")
+    max_concurrent_requests_per_instance: int = Field(
+        1, ge=1, le=1000, description="Requests one instance works on at once."
+    )
+    max_queue_wait_ms: int = Field(500, ge=0, le=300000, description="How long a request may wait in the queue.")
+
+
+class ProbeSettings(CamelModel):
+    """A health probe, in Azure ML's terms (seconds)."""
+
+    initial_delay: int = Field(10, ge=0, le=3600, description="Seconds before the first probe.")
+    period: int = Field(10, ge=1, le=3600, description="Seconds between probes.")
+    timeout: int = Field(2, ge=1, le=3600, description="Seconds before a probe times out.")
+    success_threshold: int = Field(1, ge=1, le=100, description="Successes that make the probe pass.")
+    failure_threshold: int = Field(30, ge=1, le=1000, description="Failures that make the probe fail.")
+
+
+class ScaleSettings(CamelModel):
+    """Fixed instance count (`default`) or autoscaling on CPU utilisation (`targetUtilization`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.minInstances) || !has(self.maxInstances) || self.minInstances <= self.maxInstances",
+                    "scaleSettings.minInstances must not exceed maxInstances",
+                    ".minInstances",
+                )
+            ]
+        }
+    )
+
+    type: Literal["default", "targetUtilization"] = Field(
+        "default", description="`default` runs `instanceCount` pods; `targetUtilization` autoscales."
+    )
+    min_instances: int = Field(1, ge=0, le=1000, description="Autoscaling minimum.")
+    max_instances: int = Field(1, ge=1, le=1000, description="Autoscaling maximum.")
+    target_utilization_percentage: int = Field(70, ge=1, le=100, description="Target CPU utilisation.")
+    polling_interval: int = Field(1, ge=1, le=3600, description="Seconds between autoscaler evaluations.")
+
+    @model_validator(mode="after")
+    def _min_le_max(self) -> ScaleSettings:
+        if self.min_instances > self.max_instances:
+            raise ValueError(f"minInstances ({self.min_instances}) must not exceed maxInstances ({self.max_instances})")
+        return self
+
+
+class DeploymentMeta(ObjectMeta):
+    """Object metadata whose name doubles as the Azure ML deployment name."""
+
+    @field_validator("name")
+    @classmethod
+    def _aml_name(cls, name: str | None) -> str | None:
+        if name is not None and not re.match(AML_NAME_PATTERN, name):
+            raise ValueError(
+                f"{name!r} is also the deployment name: use 3-32 lowercase letters, digits and dashes, "
+                "starting with a letter (Azure ML's rule)"
+            )
+        return name
+
+
+class ModelDeploymentSpec(CamelModel):
+    """Desired state of a model deployment."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.mirrorTraffic) || !has(self.traffic) || self.mirrorTraffic == 0 || self.traffic == 0",
+                    "a deployment gets live traffic or mirrored traffic, not both; set one of them to 0",
+                    ".mirrorTraffic",
+                ),
+                cel(
+                    "(has(self.scaleSettings) && has(self.scaleSettings.type) && "
+                    "self.scaleSettings.type == 'targetUtilization') || !has(self.instanceCount) || "
+                    "self.instanceCount >= 1",
+                    "instanceCount must be at least 1 with default scaling",
+                    ".instanceCount",
+                ),
+            ]
+        }
+    )
+
+    platform_ref: LocalObjectReference = Field(description="The MLOpsPlatform to deploy on.")
+    endpoint: EndpointSettings = Field(description="The endpoint this deployment serves behind.")
+    model: ModelSettings = Field(description="The model version to serve.")
+    code: CodeSettings = Field(default_factory=CodeSettings, description="The scoring code.")
+    environment: EnvironmentSettings = Field(default_factory=EnvironmentSettings, description="Runtime image.")
+    instance_type: DnsLabel | None = Field(
+        None, description="Instance type of the platform; defaults to its `defaultInstanceType`."
+    )
+    instance_count: int = Field(1, ge=0, le=1000, description="Pods to run with default scaling (at least 1).")
+    traffic: int = Field(0, ge=0, le=100, description="Percent of the endpoint's live traffic (0-100).")
+    mirror_traffic: int = Field(
+        0, ge=0, le=50, description="Percent of live traffic copied here (0-50); native backend only."
+    )
+    request_settings: RequestSettings = Field(default_factory=RequestSettings, description="Request handling.")
+    liveness_probe: ProbeSettings = Field(default_factory=ProbeSettings, description="Liveness probe.")
+    readiness_probe: ProbeSettings = Field(default_factory=ProbeSettings, description="Readiness probe.")
+    scale_settings: ScaleSettings = Field(default_factory=ScaleSettings, description="Scaling.")
+    resources: ResourceRequirements | None = Field(
+        None,
+        description="Per-pod resources; must fit the instance type's limits. Defaults to the instance type.",
+    )
+    environment_variables: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment variables of the scoring container."
+    )
+
+    @model_validator(mode="after")
+    def _cross_field_rules(self) -> ModelDeploymentSpec:
+        if self.traffic and self.mirror_traffic:
+            raise ValueError(
+                "a deployment gets live traffic or mirrored traffic, not both; set traffic or mirrorTraffic to 0"
+            )
+        if self.scale_settings.type == "default" and self.instance_count < 1:
+            raise ValueError("instanceCount must be at least 1 with default scaling")
+        return self
+
+
+class ReplicaStatus(CamelModel):
+    """Pods of the deployment."""
+
+    desired: int = Field(0, description="Pods wanted.")
+    ready: int = Field(0, description="Pods ready to serve.")
+    updated: int = Field(0, description="Pods running the current spec.")
+
+
+class ModelDeploymentStatus(CamelModel):
+    """Observed state of a model deployment."""
+
+    observed_generation: int | None = Field(None, description="Generation of the spec last reconciled.")
+    conditions: list[Condition] = Field(default_factory=list, description="Ready and detailed conditions.")
+    scoring_uri: str | None = Field(None, description="URI to POST scoring requests to.")
+    swagger_uri: str | None = Field(None, description="URI of the generated OpenAPI document.")
+    keys_secret_ref: LocalObjectReference | None = Field(
+        None, description="Secret with `primaryKey` and `secondaryKey` of the endpoint."
+    )
+    traffic: dict[str, int] = Field(
+        default_factory=dict, description="Live traffic per deployment of the endpoint, as in force."
+    )
+    mirror_traffic: dict[str, int] = Field(default_factory=dict, description="Mirrored traffic in force.")
+    replicas: ReplicaStatus | None = Field(None, description="Pods desired and ready.")
+    provisioning_state: str | None = Field(None, description="Azure ML provisioning state (azureml backend).")
+    operations: dict[str, str] = Field(
+        default_factory=dict, description="Azure long-running operations in flight, by step (resumable)."
+    )
+    last_failure: FailureRecord | None = Field(None, description="The last failure, until the next success.")
+
+
+class ModelDeployment(CamelModel):
+    """A model version served behind an endpoint, with traffic, probes, request settings and scaling."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "self.metadata.name.size() >= 3 && self.metadata.name.size() <= 32 && "
+                    "self.metadata.name.matches('^[a-z][a-z0-9-]*[a-z0-9]$')",
+                    "metadata.name is the deployment name: 3-32 lowercase letters, digits and dashes, "
+                    "starting with a letter (Azure ML's rule)",
+                    reason="FieldValueInvalid",
+                )
+            ]
+        }
+    )
+
+    api_version: Literal["mlops.dev/v1alpha1"] = Field(API_VERSION, description="API version.")
+    kind: Literal["ModelDeployment"] = Field("ModelDeployment", description="Kind.")
+    metadata: DeploymentMeta = Field(default_factory=DeploymentMeta, description="Standard object metadata.")
+    spec: ModelDeploymentSpec = Field(description="Desired state.")
+    status: ModelDeploymentStatus | None = Field(None, description="Observed state, written by the operator.")

@@ -1,0 +1,1 @@
+"""`mlopsctl`: the command line for users, CI pipelines and the operator itself."""

@@ -1,0 +1,36 @@
+"""`mlopsctl crds`: write (or check) the CRDs generated from the models."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from mlops_operator.api.crd import crd_files
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dir", type=Path, default=Path("crds"), help="output directory (default: crds)")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="do not write; exit 1 when a committed CRD differs from the models",
+    )
+    parser.add_argument("--stdout", action="store_true", help="print all CRDs as one YAML stream instead")
+
+
+def run(args: argparse.Namespace) -> int:
+    files = crd_files(args.dir)
+    if args.stdout:
+        print("---\n".join(files.values()), end="")
+        return 0
+    if args.check:
+        stale = [p for p, text in files.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+        for path in stale:
+            print(f"{path}: stale; run `mlopsctl crds` (or `make crds`) and commit the result", file=sys.stderr)
+        return 1 if stale else 0
+    args.dir.mkdir(parents=True, exist_ok=True)
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,57 @@
+"""Entry point of `mlopsctl`. Each subcommand lives in its own module with `add_arguments` and `run`."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from mlops_operator import __version__
+
+# name -> (module, one-line help). Each module imports its heavy dependencies (kopf, Azure, uvicorn) inside
+# `run`, so building the parser stays fast and `mlopsctl validate` never loads them.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "validate": ("mlops_operator.cli.validate", "check resource YAML offline; one line per problem"),
+    "crds": ("mlops_operator.cli.crds", "write or check the CRDs generated from the API models"),
+    "version": ("mlops_operator.cli.version", "print the version"),
+}
+
+DESCRIPTION = """\
+mlopsctl manages model serving on Kubernetes with two custom resources:
+  MLOpsPlatform   (cluster-scoped) the serving platform: backend (native or azureml) and instance types
+  ModelDeployment (namespaced)     a model version behind an endpoint, with traffic, probes and scaling
+
+Quick start (no Azure needed):  mlopsctl dev
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlopsctl", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--version", action="version", version=f"mlopsctl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module_name, help_text) in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        doc = (module.__doc__ or help_text).strip()
+        command = sub.add_parser(
+            name, help=help_text, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
+        )
+        module.add_arguments(command)
+        command.set_defaults(_module=module)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._module.run(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
