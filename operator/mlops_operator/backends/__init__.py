@@ -1,0 +1,1 @@
+"""Backends turn a validated resource into real objects (Kubernetes children or Azure ML resources)."""

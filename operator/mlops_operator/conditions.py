@@ -1,0 +1,123 @@
+"""Conditions done the Kubernetes way: pure helpers, stable PascalCase reasons, severity for humans.
+
+`set_condition` keeps `lastTransitionTime` unless the status changes, and always records the generation the
+condition was computed for, so `kubectl wait`, kstatus (Flux, Argo CD, Helm) and humans read the same truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from mlops_operator.api.v1alpha1.common import Condition, ConditionStatus, Severity
+
+
+class Reason(StrEnum):
+    """Every reason the operator writes. Stable: tools and alerts key on these."""
+
+    READY = "Ready"
+    RECONCILING = "Reconciling"
+    PLATFORM_NOT_FOUND = "PlatformNotFound"
+    PLATFORM_NOT_READY = "PlatformNotReady"
+    INSTANCE_TYPE_NOT_FOUND = "InstanceTypeNotFound"
+    RESOURCES_EXCEED_INSTANCE_TYPE = "ResourcesExceedInstanceType"
+    INVALID_SPEC = "InvalidSpec"
+    BACKEND_UNSUPPORTED = "BackendUnsupported"
+    FEATURE_UNSUPPORTED = "FeatureUnsupported"
+    MODEL_SOURCE_MISSING = "ModelSourceMissing"
+    MODEL_SOURCE_UNSUPPORTED = "ModelSourceUnsupported"
+    MODEL_AVAILABLE = "ModelAvailable"
+    MODEL_FETCHING = "ModelFetching"
+    CODE_NOT_FOUND = "CodeNotFound"
+    DEPLOYMENT_AVAILABLE = "DeploymentAvailable"
+    ROLLING_OUT = "RollingOut"
+    PROGRESS_DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
+    CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
+    IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
+    POD_FAILING = "PodFailing"
+    UNSCHEDULABLE = "Unschedulable"
+    SCALED_TO_ZERO = "ScaledToZero"
+    TRAFFIC_APPLIED = "TrafficApplied"
+    TRAFFIC_SUM_INVALID = "TrafficSumInvalid"
+    GATEWAY_API_MISSING = "GatewayAPIMissing"
+    NO_TRAFFIC = "NoTraffic"
+    STABLE = "Stable"
+    HEALTHY = "Healthy"
+    INSTANCE_TYPES_VALID = "InstanceTypesValid"
+    KUBERNETES_API_ERROR = "KubernetesAPIError"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """One condition's desired value, before timestamps are attached."""
+
+    type: str
+    status: ConditionStatus
+    reason: str
+    message: str = ""
+    severity: Severity = ""
+
+    @property
+    def is_true(self) -> bool:
+        return self.status == "True"
+
+
+def now_rfc3339() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def set_condition(existing: Iterable[Condition], verdict: Verdict, generation: int | None, now: str) -> list[Condition]:
+    """Return the conditions with `verdict` set; `lastTransitionTime` moves only when the status changes."""
+    kept = [c for c in existing if c.type != verdict.type]
+    previous = next((c for c in existing if c.type == verdict.type), None)
+    changed = previous is None or previous.status != verdict.status
+    condition = Condition(
+        type=verdict.type,
+        status=verdict.status,
+        reason=verdict.reason,
+        message=verdict.message,
+        last_transition_time=now if changed or previous is None else previous.last_transition_time,
+        observed_generation=generation,
+        severity="" if verdict.status == "True" else (verdict.severity or "Info"),
+    )
+    return [*kept, condition]
+
+
+def apply_verdicts(
+    existing: Iterable[Condition], verdicts: Iterable[Verdict], generation: int | None, now: str
+) -> list[Condition]:
+    """Set several conditions at once, in a stable order (the verdicts' order, `Ready` first)."""
+    conditions = list(existing)
+    ordered = list(verdicts)
+    for verdict in ordered:
+        conditions = set_condition(conditions, verdict, generation, now)
+    rank = {v.type: i for i, v in enumerate(ordered)}
+    return sorted(conditions, key=lambda c: rank.get(c.type, len(rank)))
+
+
+def transitions(before: Iterable[Condition], after: Iterable[Condition]) -> list[Condition]:
+    """Conditions whose status or reason changed: each becomes a Kubernetes Event."""
+    old = {c.type: (c.status, c.reason) for c in before}
+    return [c for c in after if old.get(c.type) != (c.status, c.reason)]
+
+
+def find(conditions: Iterable[Condition], type_: str) -> Condition | None:
+    return next((c for c in conditions if c.type == type_), None)
+
+
+def summarize(verdicts: list[Verdict], ready_message: str) -> Verdict:
+    """The `Ready` verdict: true when every other verdict is healthy, else the first problem's reason."""
+    problems = [v for v in verdicts if not _healthy(v)]
+    if not problems:
+        return Verdict("Ready", "True", Reason.READY, ready_message)
+    worst = max(problems, key=lambda v: ("", "Info", "Warning", "Error").index(v.severity or "Info"))
+    return Verdict("Ready", "False", worst.reason, worst.message, worst.severity or "Info")
+
+
+def _healthy(verdict: Verdict) -> bool:
+    # Progressing/Degraded are polarity-inverted: True means "not steady".
+    if verdict.type in ("Progressing", "Degraded"):
+        return verdict.status == "False"
+    return verdict.status == "True"

@@ -1,0 +1,41 @@
+"""Operator-wide kopf settings, set in one startup handler."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import kopf
+
+from mlops_operator.config import OperatorSettings
+from mlops_operator.handlers.context import build_context
+from mlops_operator.naming import FINALIZER, GROUP
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+    """Finalizer and annotations under mlops.dev, quiet event posting, bounded watches, shared context."""
+    config = OperatorSettings()
+    settings.persistence.finalizer = FINALIZER
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix=GROUP, key="last-handled-configuration"
+    )
+    # Our own Events mark condition transitions; kopf's per-handler "succeeded" Events would be a write
+    # on every resync.
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = config.watch_timeout_seconds
+    settings.watching.client_timeout = config.watch_timeout_seconds + 30
+    settings.watching.connect_timeout = 30
+    settings.execution.max_workers = 8
+    settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
+    if config.peering:
+        settings.peering.name = config.peering
+        settings.peering.standalone = False
+        settings.peering.clusterwide = True
+        settings.peering.mandatory = True
+    else:
+        settings.peering.standalone = True
+    memo["ctx"] = build_context(config, os.environ.get("KUBECONFIG"))
+    logger.info("mlops-operator configured: scoring image %s", config.scoring_image)

@@ -1,0 +1,1 @@
+"""Pure renderers: desired Kubernetes objects from the models. No I/O, no clock, no globals, no kopf."""
