@@ -25,6 +25,7 @@ PLURALS = {
     "Namespace": "namespaces",
     "PersistentVolumeClaim": "persistentvolumeclaims",
     "PodDisruptionBudget": "poddisruptionbudgets",
+    "ReplicaSet": "replicasets",
     "HorizontalPodAutoscaler": "horizontalpodautoscalers",
     "HTTPRoute": "httproutes",
     "Gateway": "gateways",

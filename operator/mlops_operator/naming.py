@@ -16,7 +16,8 @@ LABEL_ENDPOINT = f"{GROUP}/endpoint"
 LABEL_MODEL = f"{GROUP}/model"
 LABEL_MODEL_VERSION = f"{GROUP}/model-version"
 ANNOTATION_RECONCILE_POLICY = f"{GROUP}/reconcile-policy"
-ANNOTATION_ENDPOINT_REVISION = f"{GROUP}/endpoint-revision"
+# Not under "mlops.dev/": kopf ignores its own storage prefix when diffing, and this change must wake handlers.
+ANNOTATION_ENDPOINT_REVISION = f"endpoint.{GROUP}/revision"
 FINALIZER = f"{GROUP}/finalizer"
 
 KEYS_MOUNT_DIR = "/var/run/secrets/mlops.dev/keys"

@@ -13,6 +13,7 @@ from mlops_operator.backends.base import Outcome
 from mlops_operator.backends.resolve import blocked, blocked_outcome
 from mlops_operator.conditions import Reason
 from mlops_operator.handlers.context import OperatorContext
+from mlops_operator.kube import KubeError
 from mlops_operator.reconcile import build_status, reconcile_deployment, reconcile_platform, status_patch
 
 log = logging.getLogger(__name__)
@@ -53,10 +54,21 @@ def reconcile_deployment_by_name(ctx: OperatorContext, namespace: str, name: str
 
     def step() -> None:
         body = ctx.kube.get(API_VERSION, "ModelDeployment", name, namespace)
-        if body is not None:
+        if body is None:
+            return
+        try:
             reconcile_deployment_body(ctx, body)
+        except KubeError as exc:
+            if not _namespace_terminating(exc):
+                raise
+            log.debug("namespace %s is terminating; nothing to reconcile for %s", namespace, name)
 
     ctx.coalescer.run(f"{namespace}/{name}", step)
+
+
+def _namespace_terminating(exc: KubeError) -> bool:
+    """Children cannot be created in a namespace being deleted; the parent is going away too."""
+    return exc.status == 403 and "being terminated" in exc.message
 
 
 def finalize_deployment_body(ctx: OperatorContext, body: dict[str, Any]) -> None:
@@ -101,10 +113,9 @@ def _write(ctx: OperatorContext, body: dict[str, Any], outcome: Outcome, doing: 
             API_VERSION, body["kind"], meta["name"], meta.get("namespace"), {"status": patch}, subresource="status"
         )
     for condition in update.transitions:
-        healthy = condition.status == ("False" if condition.type in ("Progressing", "Degraded") else "True")
         kopf.event(
             cast(kopf.Body, body),  # kopf reads only metadata and kind from it
-            type="Normal" if healthy or condition.severity == "Info" else "Warning",
+            type="Warning" if condition.severity in ("Warning", "Error") else "Normal",
             reason=condition.reason,
             message=f"{condition.type}={condition.status}: {condition.message}"[:1000],
         )

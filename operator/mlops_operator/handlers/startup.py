@@ -29,7 +29,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_
     settings.watching.client_timeout = config.watch_timeout_seconds + 30
     settings.watching.connect_timeout = 30
     settings.execution.max_workers = 8
-    settings.batching.error_delays = [1, 2, 5, 10, 30, 60]
+    settings.queueing.error_delays = [1, 2, 5, 10, 30, 60]
     if config.peering:
         settings.peering.name = config.peering
         settings.peering.standalone = False
@@ -39,3 +39,9 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_
         settings.peering.standalone = True
     memo["ctx"] = build_context(config, os.environ.get("KUBECONFIG"))
     logger.info("mlops-operator configured: scoring image %s", config.scoring_image)
+
+
+@kopf.on.login()
+def login(**kwargs: Any) -> Any:
+    """In-cluster service account first, then $KUBECONFIG read at login time (not at import time)."""
+    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)

@@ -251,7 +251,7 @@ class MLOpsPlatformSpec(CamelModel):
         "native", description="`native` serves models itself on any cluster; `azureml` drives Azure ML."
     )
     instance_types: list[InstanceType] = Field(
-        default_factory=list, max_length=64, description="Resource templates offered to model deployments."
+        default_factory=list, max_length=32, description="Resource templates offered to model deployments."
     )
     default_instance_type: DnsLabel | None = Field(
         None, description="Instance type used by deployments that name none; must be in `instanceTypes`."

@@ -1,0 +1,105 @@
+"""Building test resources and waiting on what the operator does with them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from kopf.testing import KopfRunner
+
+from mlops_operator.kube import Kube
+
+PLATFORM = "itest"
+T = TypeVar("T")
+
+
+def start_operator() -> KopfRunner:
+    return KopfRunner(["run", "--all-namespaces", "--standalone", "-m", "mlops_operator.handlers"], timeout=60)
+
+
+def apply_platform(kube: Kube, name: str = PLATFORM, **spec: Any) -> None:
+    it = {
+        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
+        "nodeSelector": {"agentpool": "mlpool"},
+        "tolerations": [{"key": "workload", "operator": "Equal", "value": "ml", "effect": "NoSchedule"}],
+    }
+    body = {
+        "apiVersion": "mlops.dev/v1alpha1",
+        "kind": "MLOpsPlatform",
+        "metadata": {"name": name},
+        "spec": {
+            "backend": "native",
+            "defaultInstanceType": "small",
+            "instanceTypes": [{"name": "small", **it}, {"name": "large", **it}],
+            **spec,
+        },
+    }
+    kube.apply(body, "itest")
+
+
+def model_deployment(namespace: str, name: str, endpoint: str = "scoring", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "mlops.dev/v1alpha1",
+        "kind": "ModelDeployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "platformRef": {"name": PLATFORM},
+            "endpoint": {"name": endpoint},
+            "model": {"name": "diabetes", "version": "1", "uri": "configmap://model"},
+            "code": {"scoringScript": "score.py", "configMap": {"name": "code"}},
+            **spec,
+        },
+    }
+
+
+def create_model_files(kube: Kube, namespace: str) -> None:
+    for name, key in (("model", "model.pkl"), ("code", "score.py")):
+        kube.create(
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": {"name": name, "namespace": namespace},
+                "data": {key: "placeholder contents: pods are fake (kwok) and never read them"},
+            }
+        )
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 60.0, what: str = "condition") -> T:
+    """Poll `check` until it returns something truthy, or fail with the last value seen."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def condition(kube: Kube, namespace: str, name: str, type_: str) -> dict[str, Any] | None:
+    body = kube.get("mlops.dev/v1alpha1", "ModelDeployment", name, namespace) or {}
+    return next((c for c in body.get("status", {}).get("conditions", []) if c["type"] == type_), None)
+
+
+def wait_condition(
+    kube: Kube, namespace: str, name: str, type_: str, status: str, reason: str | None = None, timeout: float = 60
+) -> dict[str, Any]:
+    def check() -> dict[str, Any] | None:
+        found = condition(kube, namespace, name, type_)
+        if found and found["status"] == status and (reason is None or found["reason"] == reason):
+            return found
+        return None
+
+    return wait_for(check, timeout, f"{name} {type_}={status} {reason or ''}")
+
+
+def route_weights(kube: Kube, namespace: str, endpoint: str) -> dict[str, int] | None:
+    """Weights of the endpoint HTTPRoute's traffic-split rule (the one without header matches)."""
+    route = kube.get("gateway.networking.k8s.io/v1", "HTTPRoute", f"{endpoint}-endpoint", namespace)
+    if route is None:
+        return None
+    for rule in route["spec"]["rules"]:
+        if not any(m.get("headers") for m in rule["matches"]):
+            return {ref["name"]: ref.get("weight", 1) for ref in rule["backendRefs"]}
+    return None
