@@ -29,6 +29,7 @@ PLURALS = {
     "HorizontalPodAutoscaler": "horizontalpodautoscalers",
     "HTTPRoute": "httproutes",
     "Gateway": "gateways",
+    "GatewayClass": "gatewayclasses",
     "CustomResourceDefinition": "customresourcedefinitions",
     "Event": "events",
     "MLOpsPlatform": "mlopsplatforms",

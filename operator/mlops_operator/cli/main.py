@@ -12,7 +12,9 @@ from mlops_operator import __version__
 # name -> (module, one-line help). Each module imports its heavy dependencies (kopf, Azure, uvicorn) inside
 # `run`, so building the parser stays fast and `mlopsctl validate` never loads them.
 COMMANDS: dict[str, tuple[str, str]] = {
+    "dev": ("mlops_operator.cli.dev", "run a local cluster with the operator and the examples (quick start)"),
     "operator": ("mlops_operator.cli.operator", "run the operator (reconciles MLOpsPlatform and ModelDeployment)"),
+    "serve": ("mlops_operator.scoring.cli", "run the Azure ML compatible scoring server for a score.py"),
     "validate": ("mlops_operator.cli.validate", "check resource YAML offline; one line per problem"),
     "crds": ("mlops_operator.cli.crds", "write or check the CRDs generated from the API models"),
     "version": ("mlops_operator.cli.version", "print the version"),

@@ -81,8 +81,9 @@ def _environment(md: ModelDeployment) -> list[dict[str, str]]:
         "AML_APP_ROOT": naming.CODE_MOUNT_DIR,
         "AZUREML_SOURCE_DIRECTORY": naming.CODE_MOUNT_DIR,
         "SCORING_TIMEOUT_MS": str(spec.request_settings.request_timeout_ms),
-        "MLOPS_MAX_CONCURRENT_REQUESTS": str(spec.request_settings.max_concurrent_requests_per_instance),
-        "MLOPS_MAX_QUEUE_WAIT_MS": str(spec.request_settings.max_queue_wait_ms),
+        # run() concurrency per instance; the server's worker processes share it (see scoring/config.py)
+        "MLOPS_SCORING_THREADS": str(spec.request_settings.max_concurrent_requests_per_instance),
+        "MLOPS_SCORING_MAX_QUEUE_WAIT_MS": str(spec.request_settings.max_queue_wait_ms),
         "AZUREML_DEPLOYMENT_NAME": str(md.metadata.name),
         "AZUREML_ENDPOINT_NAME": spec.endpoint.name,
     }
@@ -155,7 +156,7 @@ def _scoring_container(md: ModelDeployment, source: ModelSource, inputs: Workloa
         "env": _environment(md),
         "resources": _resources(md, inputs),
         "livenessProbe": _probe(md.spec.liveness_probe, "/"),
-        "readinessProbe": _probe(md.spec.readiness_probe, "/readyz"),
+        "readinessProbe": _probe(md.spec.readiness_probe, "/readiness"),
         "volumeMounts": _mounts(md, source),
         "securityContext": _security_context(),
     }

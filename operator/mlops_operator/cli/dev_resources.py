@@ -1,0 +1,144 @@
+"""What `mlopsctl dev` puts into the local cluster besides the CRDs: the examples and what they need."""
+
+from __future__ import annotations
+
+import base64
+import runpy
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlops_operator.api.crd import KINDS, render_crd
+from mlops_operator.kube import Kube
+
+FIELD_MANAGER = "mlopsctl-dev"
+MODEL_DIR = Path("models") / "sklearn-diabetes"
+GATEWAY_NAMESPACE = "mlops-system"
+
+
+def crd_documents() -> list[dict[str, Any]]:
+    """Our CRDs rendered from the installed models (no dependency on a checkout's crds/ folder)."""
+    return [render_crd(kind) for kind in KINDS]
+
+
+def example_documents(examples: Path) -> list[dict[str, Any]]:
+    docs: list[dict[str, Any]] = []
+    for path in sorted(examples.glob("*.yaml")):
+        docs.extend(d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if isinstance(d, dict))
+    return docs
+
+
+def model_configmaps(examples: Path, namespace: str = "default") -> list[dict[str, Any]]:
+    """The example's scoring code and a freshly trained model (v1 and v2) as ConfigMaps."""
+    source = examples / MODEL_DIR
+    code = {"score.py": (source / "score.py").read_text(encoding="utf-8")}
+    with tempfile.TemporaryDirectory() as tmp:
+        train = runpy.run_path(str(source / "train.py"))["train"]
+        model = Path(train(tmp)).read_bytes()
+    encoded = base64.b64encode(model).decode()
+    maps = [_configmap("sklearn-diabetes-code", namespace, data=code)]
+    for version in ("v1", "v2"):
+        maps.append(_configmap(f"sklearn-diabetes-model-{version}", namespace, binary={"model.pkl": encoded}))
+    return maps
+
+
+def _configmap(
+    name: str, namespace: str, data: dict[str, str] | None = None, binary: dict[str, str] | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace}}
+    if data:
+        body["data"] = data
+    if binary:
+        body["binaryData"] = binary
+    return body
+
+
+def gateway_documents() -> list[dict[str, Any]]:
+    """A Gateway for the example platform's routes. No data plane programs it locally: routes attach, nothing
+    listens (pods are simulated by kwok)."""
+    return [
+        {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GATEWAY_NAMESPACE}},
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "GatewayClass",
+            "metadata": {"name": "mlops-dev"},
+            "spec": {"controllerName": "mlops.dev/dev-no-dataplane"},
+        },
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "Gateway",
+            "metadata": {"name": "mlops-gateway", "namespace": GATEWAY_NAMESPACE},
+            "spec": {
+                "gatewayClassName": "mlops-dev",
+                "listeners": [
+                    {"name": "http", "protocol": "HTTP", "port": 80, "allowedRoutes": {"namespaces": {"from": "All"}}}
+                ],
+            },
+        },
+    ]
+
+
+def apply_all(kube: Kube, documents: list[dict[str, Any]]) -> None:
+    for document in documents:
+        kube.apply(document, FIELD_MANAGER)
+
+
+def wait_ready(kube: Kube, timeout: float) -> list[dict[str, Any]]:
+    """Every MLOpsPlatform and ModelDeployment, once all are Ready at their generation (or at the deadline)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = [*kube.list("mlops.dev/v1alpha1", "MLOpsPlatform"), *kube.list("mlops.dev/v1alpha1", "ModelDeployment")]
+        if (items and all(is_ready(i) for i in items)) or time.monotonic() > deadline:
+            return items
+        time.sleep(0.5)
+
+
+def is_ready(item: dict[str, Any]) -> bool:
+    status = item.get("status") or {}
+    if status.get("observedGeneration") != item["metadata"].get("generation"):
+        return False
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", []))
+
+
+def status_table(items: list[dict[str, Any]]) -> str:
+    """`kubectl get mlp,mdep -A` style."""
+    rows = [("KIND", "NAMESPACE", "NAME", "READY", "REASON", "ENDPOINT/BACKEND", "SCORING URI")]
+    for item in items:
+        spec, status = item.get("spec", {}), item.get("status") or {}
+        ready: dict[str, Any] = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
+        where = spec.get("endpoint", {}).get("name") or spec.get("backend", "native")
+        rows.append(
+            (
+                item["kind"],
+                item["metadata"].get("namespace", "-"),
+                item["metadata"]["name"],
+                ready.get("status", "Unknown"),
+                ready.get("reason", "-"),
+                where,
+                status.get("scoringUri", "-"),
+            )
+        )
+    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
+
+
+CHILD_KINDS = (
+    ("apps/v1", "Deployment"),
+    ("v1", "Service"),
+    ("policy/v1", "PodDisruptionBudget"),
+    ("autoscaling/v2", "HorizontalPodAutoscaler"),
+    ("gateway.networking.k8s.io/v1", "HTTPRoute"),
+    ("v1", "Secret"),
+    ("v1", "Pod"),
+)
+
+
+def created_objects(kube: Kube, namespace: str = "default") -> list[str]:
+    found = []
+    for api_version, kind in CHILD_KINDS:
+        for item in kube.list(api_version, kind, namespace, "app.kubernetes.io/managed-by=mlops-operator"):
+            found.append(f"{kind.lower()}/{item['metadata']['name']}")
+    return found

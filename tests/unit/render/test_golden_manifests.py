@@ -1,0 +1,115 @@
+"""Renderers produce exactly the committed manifests. Regenerate with `UPDATE_GOLDEN=1 pytest tests/unit`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeployment
+from mlops_operator.api.v1alpha1.platform import GatewayParentRef
+from mlops_operator.render.endpoint import Endpoint, EndpointMember, render_endpoint_service, render_httproute
+from mlops_operator.render.workload import (
+    WorkloadInputs,
+    render_deployment,
+    render_hpa,
+    render_pdb,
+    render_service,
+)
+
+EXAMPLES = Path(__file__).parents[3] / "examples"
+GOLDEN = Path(__file__).parents[1] / "golden"
+
+
+def _examples() -> tuple[MLOpsPlatform, dict[str, ModelDeployment]]:
+    platform = MLOpsPlatform.model_validate(yaml.safe_load((EXAMPLES / "platform.yaml").read_text()))
+    deployments = {}
+    for doc in yaml.safe_load_all((EXAMPLES / "blue-green.yaml").read_text()):
+        doc["metadata"]["uid"] = f"uid-{doc['metadata']['name']}"
+        md = ModelDeployment.model_validate(doc)
+        deployments[str(md.metadata.name)] = md
+    return platform, deployments
+
+
+def _inputs(platform: MLOpsPlatform, md: ModelDeployment) -> WorkloadInputs:
+    instance_type = platform.spec.instance_type(str(md.spec.instance_type))
+    assert instance_type is not None
+    return WorkloadInputs(instance_type, image="scoring:test", fetcher_image="scoring:test")
+
+
+def _https_variant(md: ModelDeployment) -> ModelDeployment:
+    wire = md.to_wire()
+    wire["metadata"]["name"] = "diabetes-https"
+    wire["spec"]["model"]["uri"] = "https://models.example.com/diabetes/3/model.pkl"
+    wire["spec"]["environmentVariables"] = {"OMP_NUM_THREADS": "1"}
+    return ModelDeployment.model_validate(wire)
+
+
+def _cases() -> dict[str, Any]:
+    platform, mds = _examples()
+    blue, green = mds["diabetes-blue"], mds["diabetes-green"]
+    endpoint = Endpoint(
+        "diabetes",
+        "default",
+        (EndpointMember("diabetes-blue", "uid-blue", 90, 0), EndpointMember("diabetes-green", "uid-green", 10, 0)),
+    )
+    mirrored = Endpoint(
+        "diabetes",
+        "default",
+        (EndpointMember("diabetes-blue", "uid-blue", 100, 0), EndpointMember("diabetes-green", "uid-green", 0, 20)),
+    )
+    gateway = GatewayParentRef(name="mlops-gateway", namespace="mlops-system")
+    https = _https_variant(blue)
+    return {
+        "blue-deployment": render_deployment(blue, _inputs(platform, blue)),
+        "blue-service": render_service(blue),
+        "blue-pdb": render_pdb(blue),
+        "green-deployment": render_deployment(green, _inputs(platform, green)),
+        "green-hpa": render_hpa(green),
+        "https-model-deployment": render_deployment(https, _inputs(platform, https)),
+        "endpoint-service": render_endpoint_service(endpoint),
+        "endpoint-httproute-canary": render_httproute(endpoint, gateway),
+        "endpoint-httproute-mirror": render_httproute(mirrored, gateway),
+    }
+
+
+CASES = _cases()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_rendered_manifest_matches_the_golden_file(name: str) -> None:
+    rendered = yaml.safe_dump(CASES[name], sort_keys=False, width=120)
+    golden = GOLDEN / f"{name}.yaml"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        golden.write_text(rendered)
+    assert golden.exists(), f"{golden} missing: run UPDATE_GOLDEN=1 pytest tests/unit"
+    assert rendered == golden.read_text()
+
+
+def test_a_single_instance_deployment_gets_no_disruption_budget() -> None:
+    _, mds = _examples()
+    wire = mds["diabetes-blue"].to_wire()
+    wire["spec"]["instanceCount"] = 1
+    assert render_pdb(ModelDeployment.model_validate(wire)) is None
+
+
+def test_fixed_scaling_gets_no_autoscaler_and_autoscaling_leaves_replicas_to_it() -> None:
+    platform, mds = _examples()
+    blue, green = mds["diabetes-blue"], mds["diabetes-green"]
+    assert render_hpa(blue) is None
+    assert render_deployment(blue, _inputs(platform, blue))["spec"]["replicas"] == 2
+    assert "replicas" not in render_deployment(green, _inputs(platform, green))["spec"]
+
+
+def test_environment_variables_from_the_spec_override_the_defaults() -> None:
+    platform, mds = _examples()
+    wire = mds["diabetes-blue"].to_wire()
+    wire["spec"]["environmentVariables"] = {"SCORING_TIMEOUT_MS": "100", "EXTRA": "1"}
+    md = ModelDeployment.model_validate(wire)
+    env = render_deployment(md, _inputs(platform, md))["spec"]["template"]["spec"]["containers"][0]["env"]
+    names = [e["name"] for e in env]
+    assert len(names) == len(set(names)), "server-side apply rejects duplicate env names"
+    assert {"name": "SCORING_TIMEOUT_MS", "value": "100"} in env
