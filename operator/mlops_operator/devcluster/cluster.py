@@ -1,0 +1,350 @@
+"""LocalCluster: etcd, kube-apiserver and optionally kube-controller-manager, kube-scheduler and kwok
+with fake nodes, as plain processes on 127.0.0.1 in a throwaway work dir.
+
+    with LocalCluster().start(controllers=False, scheduler=False, with_nodes=False) as cluster:
+        cluster.kubectl("get", "namespaces")
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import logging
+import shutil
+import ssl
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+from kubernetes import client
+
+from mlops_operator.devcluster import components as comp
+from mlops_operator.devcluster.assets import ControlPlaneAssets, find_assets
+from mlops_operator.devcluster.crds import crd_names, wait_established, yaml_files
+from mlops_operator.devcluster.kubeconfig import write_cert_kubeconfig
+from mlops_operator.devcluster.nodes import NodePool, create_fake_nodes, default_pools, wait_nodes_ready
+from mlops_operator.devcluster.pki import ClusterPki, generate_pki
+from mlops_operator.devcluster.process import (
+    LOOPBACK,
+    POLL_INTERVAL_S,
+    ComponentError,
+    ManagedProcess,
+    child_env,
+    free_ports,
+    log_tail,
+    probe_http,
+)
+from mlops_operator.devcluster.state import ClusterState, ProcessRecord, write_state
+
+logger = logging.getLogger(__name__)
+
+FIELD_MANAGER = "mlops-devcluster"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """How to run a LocalCluster. Everything has a default; tests rarely need to change any of it."""
+
+    work_dir: Path | None = None
+    """Where certificates, etcd data, kubeconfig and logs live; a fresh temp dir (removed on stop) if None."""
+    assets: ControlPlaneAssets | None = None
+    """Binaries to run; found through $MLOPS_CONTROLPLANE_ASSETS or hack/controlplane/build.sh if None."""
+    repo_root: Path | None = None
+    """Repository holding hack/controlplane/build.sh; found above this package if None."""
+    node_pools: tuple[NodePool, ...] = field(default_factory=default_pools)
+    startup_timeout: float = 60.0
+    """Seconds from launching etcd until every requested component is ready."""
+    controller_service_accounts: bool = True
+    """Run each controller as its own ServiceAccount (like real clusters); False saves ~5 s of startup."""
+    keep_work_dir: bool = False
+    die_with_parent: bool = True
+    """Children get SIGKILL if this process dies; must be False for clusters that outlive it (detach)."""
+
+
+class KubectlError(subprocess.CalledProcessError):
+    def __str__(self) -> str:
+        return f"{super().__str__()}\nstdout: {self.stdout}\nstderr: {self.stderr}"
+
+
+class LocalCluster:
+    """A disposable Kubernetes control plane: start(), use kubeconfig_path or api_client(), stop()."""
+
+    def __init__(self, config: ClusterConfig | None = None) -> None:
+        self.config = config or ClusterConfig()
+        self._owns_work_dir = self.config.work_dir is None
+        self.work_dir = self.config.work_dir or Path(tempfile.mkdtemp(prefix="mlops-devcluster-"))
+        self.layout = comp.Layout(self.work_dir)
+        self.pki = ClusterPki(self.layout.pki_dir)
+        self.ports = comp.Ports(*free_ports(6))
+        self._assets = self.config.assets
+        self._processes: list[ManagedProcess] = []
+        self.node_names: list[str] = []
+        self.controllers = False
+        self._used = False
+
+    # ---- what users read -------------------------------------------------------------------------
+    @property
+    def server_url(self) -> str:
+        return f"https://{LOOPBACK}:{self.ports.apiserver}"
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.layout.kubeconfig
+
+    @property
+    def ca_cert_path(self) -> Path:
+        return self.pki.ca_cert
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.layout.logs_dir
+
+    @property
+    def assets(self) -> ControlPlaneAssets:
+        if self._assets is None:
+            self._assets = find_assets(self.config.repo_root, self.layout.log("build"))
+        return self._assets
+
+    @property
+    def gateway_api_crd_dir(self) -> Path | None:
+        return self.assets.gateway_api_dir
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Component name -> pid (also its process group id) of every process this object runs."""
+        return {p.name: p.pid for p in self._processes}
+
+    @property
+    def running(self) -> bool:
+        return bool(self._processes) and all(p.alive() for p in self._processes)
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    def start(self, *, controllers: bool = True, scheduler: bool = True, with_nodes: bool = True) -> Self:
+        """Start etcd and kube-apiserver, then the optional parts; on any failure stop what started."""
+        if self._used:
+            raise RuntimeError("a LocalCluster starts once; create a new one")
+        self._used = True
+        assets = self.assets  # may build; not part of the startup deadline
+        atexit.register(self.stop)
+        started = time.monotonic()
+        deadline = started + self.config.startup_timeout
+        try:
+            self._prepare_files()
+            self._launch("etcd", comp.etcd_argv(assets.binary("etcd"), self.layout, self.ports))
+            self._processes[-1].wait_ready(lambda: probe_http(self.ports.etcd_client, "/readyz"), deadline)
+            self._start_apiserver(deadline, service_account_admission=controllers)
+            self._start_workers(deadline, controllers=controllers, scheduler=scheduler, kwok=with_nodes)
+            with self.api_client() as api:
+                if with_nodes:
+                    self.node_names = create_fake_nodes(api, self.config.node_pools)
+                if controllers:
+                    self._await("kube-controller-manager", functools.partial(_wait_controllers, api, deadline))
+                if with_nodes:
+                    self._await("kwok", functools.partial(wait_nodes_ready, api, self.node_names, deadline))
+        except BaseException:
+            self._stop_after_failure()
+            raise
+        self.controllers = controllers
+        logger.info("local cluster at %s ready in %.1fs", self.server_url, time.monotonic() - started)
+        return self
+
+    def stop(self) -> None:
+        """Stop every process this object started (newest first) and remove the work dir it created."""
+        atexit.unregister(self.stop)
+        for process in reversed(self._processes):
+            process.stop()
+        self._processes.clear()
+        if self._owns_work_dir and not self.config.keep_work_dir:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+
+    def detach(self, state_dir: Path) -> Path:
+        """Leave the processes running after this Python process exits; returns the state file path.
+
+        Stop the cluster later with `stop_from_state(state_dir)`.
+        """
+        if self.config.die_with_parent:
+            raise RuntimeError("detach needs ClusterConfig(die_with_parent=False)")
+        if not self.running:
+            raise RuntimeError("only a running cluster can be detached")
+        records = [ProcessRecord(p.name, p.pid, str(Path(p.argv[0]).resolve())) for p in self._processes]
+        state = ClusterState(
+            work_dir=str(self.work_dir),
+            owns_work_dir=self._owns_work_dir,
+            kubeconfig=str(self.kubeconfig_path),
+            server_url=self.server_url,
+            ca_cert=str(self.ca_cert_path),
+            processes=records,
+        )
+        path = write_state(state_dir, state)
+        atexit.unregister(self.stop)
+        self._processes.clear()
+        self._owns_work_dir = False  # the state file owns it now
+        return path
+
+    def __enter__(self) -> Self:
+        if not self._used:
+            self.start()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    # ---- helpers for tests and tools -------------------------------------------------------------
+    def api_client(self, token: str | None = None) -> client.ApiClient:
+        """A kubernetes ApiClient as the admin (client cert) or as the bearer of `token`.
+
+        The python client reads HTTPS_PROXY from the environment; the proxy is cleared here so that
+        requests can only go to 127.0.0.1.
+        """
+        configuration = client.Configuration(host=self.server_url, ssl_ca_cert=str(self.ca_cert_path))
+        if token is None:
+            configuration.cert_file = str(self.pki.admin_cert)
+            configuration.key_file = str(self.pki.admin_key)
+        else:
+            configuration.api_key = {"authorization": token}
+            configuration.api_key_prefix = {"authorization": "Bearer"}
+        configuration.proxy = None
+        configuration.no_proxy = None
+        return client.ApiClient(configuration)
+
+    def kubectl(
+        self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = 60.0
+    ) -> subprocess.CompletedProcess[str]:
+        """Run the matching kubectl against this cluster as the admin; raises KubectlError if `check`."""
+        argv = [
+            str(self.assets.binary("kubectl")),
+            f"--kubeconfig={self.kubeconfig_path}",
+            f"--cache-dir={self.layout.kubectl_cache}",
+            *args,
+        ]
+        result = subprocess.run(
+            argv, input=stdin, capture_output=True, text=True, env=child_env(), timeout=timeout, check=False
+        )
+        if check and result.returncode != 0:
+            raise KubectlError(result.returncode, argv, result.stdout, result.stderr)
+        return result
+
+    def create_token(
+        self,
+        service_account: str,
+        namespace: str = "default",
+        *,
+        duration_seconds: int = 3600,
+        audiences: list[str] | None = None,
+    ) -> str:
+        """Mint a bound token for an existing ServiceAccount through the TokenRequest API."""
+        spec = client.V1TokenRequestSpec(audiences=audiences or [], expiration_seconds=duration_seconds)
+        with self.api_client() as api:
+            response = client.CoreV1Api(api).create_namespaced_service_account_token(
+                service_account, namespace, client.AuthenticationV1TokenRequest(spec=spec)
+            )
+        if response.status is None:
+            raise RuntimeError(f"TokenRequest for {namespace}/{service_account} returned no token")
+        return str(response.status.token)
+
+    def install_crds(self, *paths: Path, timeout: float = 60.0) -> list[str]:
+        """Server-side apply YAML files or directories of them; wait until their CRDs are Established."""
+        files = yaml_files(paths)
+        if not files:
+            return []
+        self.kubectl(
+            "apply", "--server-side", "--force-conflicts", f"--field-manager={FIELD_MANAGER}",
+            *(f"--filename={f}" for f in files),
+        )  # fmt: skip
+        names = crd_names(files)
+        with self.api_client() as api:
+            wait_established(api, names, timeout)
+        return names
+
+    def install_gateway_api_crds(self, timeout: float = 60.0) -> list[str]:
+        """The Gateway API standard-channel CRDs that came with the binaries."""
+        if self.gateway_api_crd_dir is None:
+            raise FileNotFoundError(f"no gateway-api directory next to {self.assets.bin_dir}")
+        return self.install_crds(self.gateway_api_crd_dir, timeout=timeout)
+
+    # ---- internals -------------------------------------------------------------------------------
+    def _prepare_files(self) -> None:
+        """Fresh certificates and an empty etcd every time, even in a reused work dir."""
+        shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
+        self.layout.logs_dir.mkdir(parents=True, exist_ok=True)
+        generate_pki(self.layout.pki_dir)
+        write_cert_kubeconfig(
+            self.kubeconfig_path, self.server_url, self.pki.ca_cert, self.pki.admin_cert, self.pki.admin_key
+        )
+        comp.write_component_configs(self.layout)
+
+    def _launch(self, name: str, argv: list[str]) -> ManagedProcess:
+        process = ManagedProcess(name, argv, self.layout.log(name))
+        self._processes.append(process)
+        process.start(die_with_parent=self.config.die_with_parent)
+        return process
+
+    def _tls_context(self, *, client_cert: bool) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=str(self.pki.ca_cert))
+        if client_cert:
+            context.load_cert_chain(str(self.pki.admin_cert), str(self.pki.admin_key))
+        return context
+
+    def _start_apiserver(self, deadline: float, *, service_account_admission: bool) -> None:
+        binary = self.assets.binary("kube-apiserver")
+        argv = comp.apiserver_argv(
+            binary, self.layout, self.ports, self.pki, service_account_admission=service_account_admission
+        )
+        apiserver = self._launch("kube-apiserver", argv)
+        context = self._tls_context(client_cert=True)
+        apiserver.wait_ready(lambda: probe_http(self.ports.apiserver, "/readyz", context), deadline)
+
+    def _start_workers(self, deadline: float, *, controllers: bool, scheduler: bool, kwok: bool) -> None:
+        """Launch the components that only need the apiserver together, then wait for each."""
+        bins, layout, ports, pki = self.assets.binary, self.layout, self.ports, self.pki
+        anonymous_tls = self._tls_context(client_cert=False)
+        waits: list[tuple[ManagedProcess, int, ssl.SSLContext | None]] = []
+        if controllers:
+            argv = comp.controller_manager_argv(
+                bins("kube-controller-manager"),
+                layout,
+                ports,
+                pki,
+                service_account_credentials=self.config.controller_service_accounts,
+            )
+            waits.append((self._launch("kube-controller-manager", argv), ports.controller_manager, anonymous_tls))
+        if scheduler:
+            argv = comp.scheduler_argv(bins("kube-scheduler"), layout, ports, pki)
+            waits.append((self._launch("kube-scheduler", argv), ports.scheduler, anonymous_tls))
+        if kwok:
+            waits.append((self._launch("kwok", comp.kwok_argv(bins("kwok"), layout, ports)), ports.kwok, None))
+        for process, port, context in waits:
+            process.wait_ready(functools.partial(probe_http, port, "/healthz", context), deadline)
+
+    def _await(self, component: str, wait: Callable[[], None]) -> None:
+        """Run a cluster-level wait; a timeout becomes a ComponentError with that component's log."""
+        try:
+            wait()
+        except TimeoutError as err:
+            raise ComponentError(component, str(err), log_tail(self.layout.log(component))) from err
+
+    def _stop_after_failure(self) -> None:
+        """Stop everything but keep the logs (etcd data goes: its WAL alone preallocates 64 MB)."""
+        atexit.unregister(self.stop)
+        for process in reversed(self._processes):
+            process.stop()
+        self._processes.clear()
+        shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
+        logger.error("local cluster failed to start; logs kept in %s", self.logs_dir)
+
+
+def _wait_controllers(api: client.ApiClient, deadline: float) -> None:
+    """kube-controller-manager answers /healthz before its controllers run; the `default` ServiceAccount
+    appearing in `default` shows they do (and Pods are rejected until their namespace has one)."""
+    core = client.CoreV1Api(api)
+    while not core.list_namespaced_service_account("default", field_selector="metadata.name=default").items:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the default ServiceAccount did not appear in namespace default")
+        time.sleep(POLL_INTERVAL_S)

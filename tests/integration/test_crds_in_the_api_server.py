@@ -1,0 +1,122 @@
+"""Our generated CRDs, loaded into a real kube-apiserver, accept the examples and reject bad objects."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes import client
+from kubernetes.client.exceptions import ApiException
+
+from mlops_operator.devcluster import LocalCluster
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CRD_DIR = REPO_ROOT / "crds"
+EXAMPLES = sorted((REPO_ROOT / "examples").glob("*.yaml"))
+GROUP, VERSION, PLURAL = "mlops.dev", "v1alpha1", "modeldeployments"
+OUR_CRDS = {"modeldeployments.mlops.dev", "mlopsplatforms.mlops.dev"}
+
+
+@pytest.fixture(scope="module")
+def our_crds(cluster: LocalCluster) -> list[str]:
+    return cluster.install_crds(CRD_DIR)
+
+
+def example_deployment() -> dict[str, Any]:
+    """The first ModelDeployment of the examples, without its namespace so it fits any test namespace."""
+    for path in EXAMPLES:
+        for doc in yaml.safe_load_all(path.read_text()):
+            if doc and doc.get("kind") == "ModelDeployment":
+                body = copy.deepcopy(doc)
+                body["metadata"].pop("namespace", None)
+                return dict(body)
+    raise AssertionError("no ModelDeployment in examples/")
+
+
+def rejection(api: client.ApiClient, namespace: str, body: dict[str, Any]) -> ApiException:
+    """Server-side dry-run create with strict field validation; return the error it must raise."""
+    objects = client.CustomObjectsApi(api)
+    with pytest.raises(ApiException) as error:
+        objects.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, PLURAL, body, dry_run="All", field_validation="Strict"
+        )
+    return error.value
+
+
+def test_our_crds_install_and_become_established(our_crds: list[str]) -> None:
+    assert set(our_crds) == OUR_CRDS
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_example_is_accepted_by_the_api_server(our_crds: list[str], cluster: LocalCluster, example: Path) -> None:
+    result = cluster.kubectl("apply", "--server-side", "--dry-run=server", "--validate=strict", "-f", str(example))
+    assert "serverside-applied (server dry run)" in result.stdout
+
+
+def with_spec(**changes: Any) -> dict[str, Any]:
+    body = example_deployment()
+    body["spec"].update(changes)
+    return body
+
+
+BAD_DEPLOYMENTS = {
+    "traffic above 100": (with_spec(traffic=150), "spec.traffic in body should be less than or equal to 100"),
+    "min instances above max": (
+        with_spec(scaleSettings={"type": "targetUtilization", "minInstances": 5, "maxInstances": 2}),
+        "scaleSettings.minInstances must not exceed maxInstances",
+    ),
+    "an unknown field": (with_spec(replicas=3), 'unknown field "spec.replicas"'),
+    "a string where a number belongs": (
+        with_spec(instanceCount="two"),
+        "spec.instanceCount in body must be of type integer",
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_DEPLOYMENTS.values(), ids=BAD_DEPLOYMENTS.keys())
+def test_a_model_deployment_is_rejected_for(
+    our_crds: list[str], kube_api: client.ApiClient, namespace: str, body: dict[str, Any], message: str
+) -> None:
+    error = rejection(kube_api, namespace, body)
+
+    assert error.status in (400, 422)
+    assert message in json.loads(error.body)["message"]
+
+
+def test_model_deployment_status_is_writable_only_through_the_status_subresource(
+    our_crds: list[str], kube_api: client.ApiClient, namespace: str
+) -> None:
+    objects = client.CustomObjectsApi(kube_api)
+    ref = (GROUP, VERSION, namespace, PLURAL)
+    name = example_deployment()["metadata"]["name"]
+    condition = {"type": "Ready", "status": "True", "reason": "Serving", "lastTransitionTime": "2026-01-01T00:00:00Z"}
+
+    objects.create_namespaced_custom_object(*ref, {**example_deployment(), "status": {"conditions": [condition]}})
+    objects.patch_namespaced_custom_object(*ref, name, {"status": {"conditions": [condition]}})
+    ignored = objects.get_namespaced_custom_object(*ref, name)
+    objects.patch_namespaced_custom_object_status(*ref, name, {"status": {"conditions": [condition]}})
+    written = objects.get_namespaced_custom_object(*ref, name)
+
+    assert "status" not in ignored
+    assert written["status"]["conditions"][0]["reason"] == "Serving"
+
+
+def test_kubectl_get_mdep_shows_the_printer_columns(
+    our_crds: list[str], cluster: LocalCluster, kube_api: client.ApiClient, namespace: str
+) -> None:
+    client.CustomObjectsApi(kube_api).create_namespaced_custom_object(
+        GROUP, VERSION, namespace, PLURAL, example_deployment()
+    )
+
+    narrow = cluster.kubectl("get", "mdep", "-n", namespace).stdout.splitlines()
+    wide = cluster.kubectl("get", "mdep", "-n", namespace, "-o", "wide").stdout.splitlines()
+
+    assert narrow[0].split() == ["NAME", "ENDPOINT", "VERSION", "TRAFFIC", "READY", "REASON", "AGE"]
+    assert wide[0].split() == ["NAME", "ENDPOINT", "MODEL", "VERSION", "TRAFFIC", "READY", "REASON", "URI", "AGE"]
+    assert narrow[1].split()[:4] == ["diabetes-blue", "diabetes", "1", "100"]
