@@ -36,8 +36,16 @@ fmt: $(STAMP) ## format and autofix
 	$(BIN)/ruff check --fix operator tests bench hack
 
 .PHONY: crds
-crds: $(STAMP) ## regenerate crds/ (and the chart's copy) from the pydantic models
+crds: $(STAMP) ## regenerate crds/ (and the chart's and deploy/'s copies) from the pydantic models
 	$(BIN)/mlopsctl crds
+
+.PHONY: manifests
+manifests: crds ## regenerate the CRDs and deploy/operator.yaml (kustomize) from the Helm chart
+	hack/render-deploy.sh
+
+.PHONY: constraints
+constraints: $(STAMP) ## re-pin every dependency in constraints.txt from the current .venv
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e ' > constraints.txt
 
 .PHONY: unit
 unit: $(STAMP) ## unit tests only (pure, fast)

@@ -9,8 +9,15 @@ from pathlib import Path
 from mlops_operator.api.crd import crd_files
 
 
+# Copies kept for installers that cannot reach the top-level crds/ folder (Helm's crds/, kustomize's root).
+COPIES = (Path("charts/mlops-operator/crds"), Path("deploy/crds"))
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--dir", type=Path, default=Path("crds"), help="output directory (default: crds)")
+    parser.add_argument(
+        "--dir", type=Path, default=Path("crds"),
+        help="output directory (default: crds, also copied to the chart and deploy/ when those exist)",
+    )
     parser.add_argument(
         "--check",
         action="store_true",
@@ -19,8 +26,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stdout", action="store_true", help="print all CRDs as one YAML stream instead")
 
 
+def _targets(directory: Path) -> dict[Path, str]:
+    files = crd_files(directory)
+    if directory == Path("crds"):
+        for copy in COPIES:
+            if copy.parent.is_dir():
+                files.update(crd_files(copy))
+    return files
+
+
 def run(args: argparse.Namespace) -> int:
-    files = crd_files(args.dir)
+    files = _targets(args.dir)
     if args.stdout:
         print("---\n".join(files.values()), end="")
         return 0
@@ -29,8 +45,8 @@ def run(args: argparse.Namespace) -> int:
         for path in stale:
             print(f"{path}: stale; run `mlopsctl crds` (or `make crds`) and commit the result", file=sys.stderr)
         return 1 if stale else 0
-    args.dir.mkdir(parents=True, exist_ok=True)
     for path, text in files.items():
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
         print(f"wrote {path}")
     return 0
