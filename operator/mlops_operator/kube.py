@@ -165,7 +165,7 @@ class Kube:
 
     def crd_established(self, name: str) -> bool:
         crd = self.get("apiextensions.k8s.io/v1", "CustomResourceDefinition", name)
-        conditions = (crd or {}).get("status", {}).get("conditions", [])
+        conditions = ((crd or {}).get("status") or {}).get("conditions") or []
         return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
 
 

@@ -24,6 +24,7 @@ SKIP_ENV = "MLOPS_SKIP_INTEGRATION"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 DEFAULT_SA_TIMEOUT_S = 30.0
+ASSETS_KEY = pytest.StashKey["ControlPlaneAssets | str"]()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,20 +34,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def _assets_or_fail() -> ControlPlaneAssets:
-    """The binaries, built if needed (20-40 min on a cold cache); a failure fails the session, not skips it."""
+def _locate_assets() -> ControlPlaneAssets | str:
+    """The binaries, or why there are none."""
     try:
         return find_assets(REPO_ROOT)
     except AssetsError as err:
-        problem = str(err)
-    pytest.fail(f"control plane binaries unavailable (set {SKIP_ENV}=1 to skip):\n{problem}", pytrace=False)
+        return str(err)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
+    """Find or build the binaries before the first test, outside every test's timeout.
+
+    A cold build takes 10-40 min; inside the `cluster` fixture it would count against the first test's
+    pytest-timeout (300 s) and die as a confusing timeout.
+    """
+    wanted = any(item.get_closest_marker("integration") for item in session.items)
+    if wanted and os.environ.get(SKIP_ENV) != "1" and not session.config.option.collectonly:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line("integration: locating control plane binaries (a cold build takes 10-40 min)")
+        session.config.stash[ASSETS_KEY] = _locate_assets()
+    return (yield)
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[LocalCluster]:
+def cluster(pytestconfig: pytest.Config) -> Iterator[LocalCluster]:
     if os.environ.get(SKIP_ENV) == "1":
         pytest.skip(f"{SKIP_ENV}=1")
-    local = LocalCluster(ClusterConfig(assets=_assets_or_fail()))
+    assets = pytestconfig.stash.get(ASSETS_KEY, None) or _locate_assets()
+    if isinstance(assets, str):
+        pytest.fail(f"control plane binaries unavailable (set {SKIP_ENV}=1 to skip):\n{assets}", pytrace=False)
+    local = LocalCluster(ClusterConfig(assets=assets))
     with local.start(controllers=True, scheduler=True, with_nodes=True):
         yield local
 

@@ -15,7 +15,9 @@ COPIES = (Path("charts/mlops-operator/crds"), Path("deploy/crds"))
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--dir", type=Path, default=Path("crds"),
+        "--dir",
+        type=Path,
+        default=Path("crds"),
         help="output directory (default: crds, also copied to the chart and deploy/ when those exist)",
     )
     parser.add_argument(

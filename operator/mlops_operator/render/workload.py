@@ -83,7 +83,6 @@ def _environment(md: ModelDeployment) -> list[dict[str, str]]:
         "SCORING_TIMEOUT_MS": str(spec.request_settings.request_timeout_ms),
         # run() concurrency per instance; the server's worker processes share it (see scoring/config.py)
         "MLOPS_SCORING_THREADS": str(spec.request_settings.max_concurrent_requests_per_instance),
-        "MLOPS_SCORING_MAX_QUEUE_WAIT_MS": str(spec.request_settings.max_queue_wait_ms),
         "AZUREML_DEPLOYMENT_NAME": str(md.metadata.name),
         "AZUREML_ENDPOINT_NAME": spec.endpoint.name,
     }

@@ -20,7 +20,10 @@ def _helm_template(cluster: LocalCluster) -> str:
     helm = cluster.assets.binary("helm")
     rendered = subprocess.run(
         [str(helm), "template", "mlops", str(REPO / "charts" / "mlops-operator"), "--namespace", "mlops-system"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     )
     return rendered.stdout
 
@@ -30,16 +33,16 @@ def test_deploy_folder_is_the_rendered_helm_chart(crds: LocalCluster) -> None:
     assert committed == _helm_template(crds), "deploy/operator.yaml is stale: run hack/render-deploy.sh"
 
 
-def test_the_chart_rbac_is_enough_for_the_operator(crds: LocalCluster, kube: Kube, namespace: str,
-                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_chart_rbac_is_enough_for_the_operator(
+    crds: LocalCluster, kube: Kube, namespace: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     crds.kubectl("apply", "--server-side", "--force-conflicts", "-k", str(REPO / "deploy"))
     token = crds.create_token("mlops-operator", "mlops-system")
     kubeconfig = write_token_kubeconfig(tmp_path / "sa.kubeconfig", crds.server_url, crds.ca_cert_path, token)
     monkeypatch.setitem(os.environ, "KUBECONFIG", str(kubeconfig))
     apply_platform(kube)
     create_model_files(kube, namespace)
-    kube.create(model_deployment(namespace, "blue", traffic=100, instanceCount=2,
-                                 scaleSettings={"type": "default"}))
+    kube.create(model_deployment(namespace, "blue", traffic=100, instanceCount=2, scaleSettings={"type": "default"}))
 
     with start_operator() as runner:
         ready = wait_condition(kube, namespace, "blue", "Ready", "True", timeout=90)

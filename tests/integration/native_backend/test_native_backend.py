@@ -35,6 +35,17 @@ def test_a_model_deployment_becomes_ready_with_its_children(kube: Kube, namespac
     assert route_weights(kube, namespace, "scoring") == {"blue": 100}
 
 
+def test_the_platform_is_ready_and_lists_its_instance_types(kube: Kube) -> None:
+    def ready_platform() -> dict | None:
+        status = (kube.get("mlops.dev/v1alpha1", "MLOpsPlatform", "itest") or {}).get("status", {})
+        ready = [c for c in status.get("conditions", []) if c["type"] == "Ready" and c["status"] == "True"]
+        return status if ready else None
+
+    status = wait_for(ready_platform, what="platform Ready")
+    assert status["instanceTypes"] == ["small", "large"]
+    assert status["observedGeneration"] >= 1
+
+
 def test_changing_the_model_version_rolls_out_and_status_follows(kube: Kube, namespace: str) -> None:
     create_model_files(kube, namespace)
     kube.create(model_deployment(namespace, "blue", traffic=100))
@@ -117,6 +128,15 @@ def test_a_crash_looping_pod_marks_the_deployment_degraded_with_the_pods_reason(
     assert "ModuleNotFoundError: No module named 'sklearn'" in degraded["message"]
     ready = wait_condition(kube, namespace, "blue", "Ready", "False", "CrashLoopBackOff")
     assert ready["severity"] == "Error"
+    events = wait_for(
+        lambda: [
+            e
+            for e in kube.list("v1", "Event", namespace)
+            if e["involvedObject"]["name"] == "blue" and e["reason"] == "CrashLoopBackOff"
+        ],
+        what="a CrashLoopBackOff Event",
+    )
+    assert events[0]["type"] == "Warning"
 
 
 def test_deleting_one_deployment_keeps_the_endpoint_serving_the_other(kube: Kube, namespace: str) -> None:

@@ -82,7 +82,15 @@ class RequestSettings(CamelModel):
     max_concurrent_requests_per_instance: int = Field(
         1, ge=1, le=1000, description="Requests one instance works on at once."
     )
-    max_queue_wait_ms: int = Field(500, ge=0, le=300000, description="How long a request may wait in the queue.")
+    max_queue_wait_ms: int = Field(
+        500,
+        ge=0,
+        le=300000,
+        description=(
+            "Accepted for Azure ML YAML compatibility and passed to Azure ML, which deprecates it: "
+            "include queueing time in requestTimeoutMs instead. The native backend ignores it."
+        ),
+    )
 
 
 class ProbeSettings(CamelModel):
