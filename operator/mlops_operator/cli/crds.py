@@ -8,7 +8,6 @@ from pathlib import Path
 
 from mlops_operator.api.crd import crd_files
 
-
 # Copies kept for installers that cannot reach the top-level crds/ folder (Helm's crds/, kustomize's root).
 COPIES = (Path("charts/mlops-operator/crds"), Path("deploy/crds"))
 
