@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "operator": ("mlops_operator.cli.operator", "run the operator (reconciles MLOpsPlatform and ModelDeployment)"),
     "serve": ("mlops_operator.scoring.cli", "run the Azure ML compatible scoring server for a score.py"),
     "validate": ("mlops_operator.cli.validate", "check resource YAML offline; one line per problem"),
+    "import": ("mlops_operator.cli.importaml", "convert Azure ML endpoint/deployment YAML into ModelDeployments"),
     "crds": ("mlops_operator.cli.crds", "write or check the CRDs generated from the API models"),
     "version": ("mlops_operator.cli.version", "print the version"),
 }

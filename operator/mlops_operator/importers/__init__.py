@@ -1,0 +1,1 @@
+"""Importers: other tools' formats into our resources (Azure ML YAML today)."""
