@@ -26,3 +26,17 @@ class OperatorSettings(BaseSettings):
     liveness_port: int = Field(8080, description="Port of the operator's /healthz endpoint (0 disables it).")
     watch_timeout_seconds: int = Field(300, description="Server-side timeout of each watch request.")
     scoring_uid: int = Field(1000, description="User id the scoring containers run as.")
+    # Azure (backend azureml). Defaults point at the public cloud; set these for sovereign clouds or Azure Stack.
+    azure_resource_manager: str | None = Field(
+        None, description="ARM endpoint URL, e.g. https://management.usgovcloudapi.net; public Azure when empty."
+    )
+    azure_authority_host: str | None = Field(
+        None, description="Entra ID authority host for credentials, e.g. login.microsoftonline.us."
+    )
+    azure_storage_suffix: str = Field("core.windows.net", description="Blob storage DNS suffix of the cloud.")
+    azure_ca_bundle: str | None = Field(None, description="Extra CA bundle (PEM) trusted for ARM and storage calls.")
+    azure_poll_seconds: float = Field(15.0, gt=0, description="How soon to look again at an Azure operation.")
+    azure_sdk_retries: int = Field(
+        0, ge=0, description="Retries inside the Azure SDK; 0 lets the operator requeue (honouring Retry-After)."
+    )
+    azure_log_lines: int = Field(20, ge=0, le=500, description="Deployment log lines shown on an Azure failure.")

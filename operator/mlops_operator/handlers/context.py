@@ -6,9 +6,11 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from mlops_operator.backends.azureml import AzureMLBackend, CredentialFactory
 from mlops_operator.backends.base import Backend
 from mlops_operator.backends.native import NativeBackend
 from mlops_operator.config import OperatorSettings
+from mlops_operator.handlers.requeue import Requeuer
 from mlops_operator.kube import Kube, load_api_client
 
 
@@ -18,11 +20,18 @@ class OperatorContext:
     settings: OperatorSettings
     backends: dict[str, Backend]
     coalescer: Coalescer = field(default_factory=lambda: Coalescer())  # noqa: PLW0108 (defined below)
+    requeuer: Requeuer = field(default_factory=Requeuer)
 
 
-def build_context(settings: OperatorSettings, kubeconfig: str | None = None) -> OperatorContext:
+def build_context(
+    settings: OperatorSettings, kubeconfig: str | None = None, credential_factory: CredentialFactory | None = None
+) -> OperatorContext:
+    """`credential_factory` replaces Azure credentials (tests use a static token); production leaves it None."""
     kube = Kube(load_api_client(kubeconfig))
-    backends: dict[str, Backend] = {"native": NativeBackend(kube, settings)}
+    backends: dict[str, Backend] = {
+        "native": NativeBackend(kube, settings),
+        "azureml": AzureMLBackend(kube, settings, credential_factory),
+    }
     return OperatorContext(kube=kube, settings=settings, backends=backends)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 import kopf
 
 from mlops_operator.api.problems import InvalidResourceError, parse_resource
 from mlops_operator.api.v1alpha1 import API_VERSION, MLOpsPlatform, ModelDeployment
-from mlops_operator.backends.base import Outcome
+from mlops_operator.backends.base import FatalError, Outcome, RetryableError
 from mlops_operator.backends.resolve import blocked, blocked_outcome
 from mlops_operator.conditions import Reason
 from mlops_operator.handlers.context import OperatorContext
@@ -17,6 +18,7 @@ from mlops_operator.kube import KubeError
 from mlops_operator.reconcile import build_status, reconcile_deployment, reconcile_platform, status_patch
 
 log = logging.getLogger(__name__)
+FATAL_FINALIZER_DELAY = 300.0
 
 
 def _invalid(exc: InvalidResourceError, condition: str = "DeploymentReady") -> Outcome:
@@ -52,18 +54,23 @@ def reconcile_deployment_body(ctx: OperatorContext, body: dict[str, Any]) -> flo
 def reconcile_deployment_by_name(ctx: OperatorContext, namespace: str, name: str) -> None:
     """Used by child watches: fetch the parent fresh and reconcile it (level-based, so always safe)."""
 
+    key = f"{namespace}/{name}"
+
     def step() -> None:
         body = ctx.kube.get(API_VERSION, "ModelDeployment", name, namespace)
         if body is None:
             return
         try:
-            reconcile_deployment_body(ctx, body)
+            delay = reconcile_deployment_body(ctx, body)
         except KubeError as exc:
             if not _namespace_terminating(exc):
                 raise
             log.debug("namespace %s is terminating; nothing to reconcile for %s", namespace, name)
+            return
+        if delay is not None:
+            ctx.requeuer.schedule(key, delay, lambda: reconcile_deployment_by_name(ctx, namespace, name))
 
-    ctx.coalescer.run(f"{namespace}/{name}", step)
+    ctx.coalescer.run(key, step)
 
 
 def _namespace_terminating(exc: KubeError) -> bool:
@@ -81,7 +88,44 @@ def finalize_deployment_body(ctx: OperatorContext, body: dict[str, Any]) -> None
     platform = get_platform(ctx, md.spec.platform_ref.name)
     backend = ctx.backends.get(platform.spec.backend if platform else "native")
     if backend is not None:
-        backend.finalize_deployment(md, platform)
+        _until_done(lambda: backend.finalize_deployment(md, platform))
+
+
+def finalize_platform_body(ctx: OperatorContext, body: dict[str, Any]) -> None:
+    """Release the platform's resources outside Kubernetes (per its reconcile policy) before it goes."""
+    try:
+        platform = parse_resource(body)
+    except InvalidResourceError:
+        return
+    assert isinstance(platform, MLOpsPlatform)
+    backend = ctx.backends.get(platform.spec.backend)
+    if backend is not None:
+        _until_done(lambda: backend.finalize_platform(platform))
+
+
+def _until_done(step: Callable[[], None]) -> None:
+    """Finalizers keep the object until the backend is done: "not yet" and failures are retried by kopf."""
+    try:
+        step()
+    except RetryableError as exc:
+        raise kopf.TemporaryError(f"{exc.reason}: {exc}", delay=exc.delay) from exc
+    except FatalError as exc:  # needs a human, but giving up would leak cloud resources: retry slowly
+        raise kopf.TemporaryError(f"{exc.reason}: {exc}", delay=FATAL_FINALIZER_DELAY) from exc
+
+
+def reconcile_platform_by_name(ctx: OperatorContext, name: str) -> None:
+    """Fetch the platform fresh and reconcile it; requeue while the backend asks for another look."""
+    key = f"MLOpsPlatform/{name}"
+
+    def step() -> None:
+        body = ctx.kube.get(API_VERSION, "MLOpsPlatform", name)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            return
+        delay = reconcile_platform_body(ctx, body)
+        if delay is not None:
+            ctx.requeuer.schedule(key, delay, lambda: reconcile_platform_by_name(ctx, name))
+
+    ctx.coalescer.run(key, step)
 
 
 def reconcile_platform_body(ctx: OperatorContext, body: dict[str, Any]) -> float | None:

@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from mlops_operator.api.v1alpha1 import GROUP, VERSION
-from mlops_operator.handlers.flows import reconcile_platform_body
+from mlops_operator.handlers.flows import finalize_platform_body, reconcile_platform_by_name
 
 PLURAL = "mlopsplatforms"
 DRIFT_SECONDS = 120.0
@@ -17,12 +17,15 @@ DRIFT_SECONDS = 120.0
 @kopf.on.create(GROUP, VERSION, PLURAL, backoff=5)
 @kopf.on.update(GROUP, VERSION, PLURAL, backoff=5)
 def mlopsplatform_changed(name: str, memo: Any, **_: Any) -> None:
-    ctx = memo["ctx"]
-    body = ctx.kube.get(f"{GROUP}/{VERSION}", "MLOpsPlatform", name)
-    if body is not None:
-        reconcile_platform_body(ctx, body)
+    reconcile_platform_by_name(memo["ctx"], name)
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=DRIFT_SECONDS, initial_delay=DRIFT_SECONDS, idle=DRIFT_SECONDS)
-def mlopsplatform_drift(body: kopf.Body, memo: Any, **_: Any) -> None:
-    reconcile_platform_body(memo["ctx"], dict(body))
+def mlopsplatform_drift(name: str, memo: Any, **_: Any) -> None:
+    reconcile_platform_by_name(memo["ctx"], name)
+
+
+# Only azureml platforms hold anything outside Kubernetes, so only they get a finalizer.
+@kopf.on.delete(GROUP, VERSION, PLURAL, field="spec.backend", value="azureml", backoff=5)
+def mlopsplatform_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
+    finalize_platform_body(memo["ctx"], dict(body))

@@ -41,6 +41,14 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_
     logger.info("mlops-operator configured: scoring image %s", config.scoring_image)
 
 
+@kopf.on.cleanup()
+def stop_requeues(memo: kopf.Memo, **_: Any) -> None:
+    """Pending looks belong to this operator run; a restart resumes from the objects' status."""
+    ctx = memo.get("ctx")
+    if ctx is not None:
+        ctx.requeuer.stop()
+
+
 @kopf.on.login()
 def login(**kwargs: Any) -> Any:
     """In-cluster service account first, then $KUBECONFIG read at login time (not at import time)."""

@@ -131,6 +131,9 @@ class NativeBackend:
         """Before a deployment goes: re-route its endpoint without it (its own children are GC'd)."""
         self.reconcile_endpoint(md, platform, leaving=True)
 
+    def finalize_platform(self, platform: MLOpsPlatform) -> None:
+        """Nothing outside Kubernetes to release: children are garbage-collected."""
+
     def _model_verdict(self, md: ModelDeployment, namespace: str) -> Verdict:
         source = parse_model_uri(md.spec.model.uri)
         if source.kind == "missing":
