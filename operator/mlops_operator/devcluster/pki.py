@@ -180,3 +180,24 @@ def generate_pki(directory: Path) -> ClusterPki:
         sa_key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     return pki
+
+
+@dataclass(frozen=True)
+class LoopbackTls:
+    """A throwaway CA and a server certificate for 127.0.0.1/localhost, as PEM files."""
+
+    ca_cert: Path
+    server_cert: Path
+    server_key: Path
+
+
+def write_loopback_tls(directory: Path) -> LoopbackTls:
+    """Mint a CA and a loopback server certificate (for local HTTPS test servers such as the fake ARM)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    ca = _make_ca()
+    cert, key = _issue(ca, _name("localhost"), ExtendedKeyUsageOID.SERVER_AUTH, _serving_sans())
+    files = LoopbackTls(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    _write_cert(files.ca_cert, ca[0])
+    _write_cert(files.server_cert, cert)
+    _write_key(files.server_key, key)
+    return files
