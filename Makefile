@@ -66,6 +66,7 @@ dev: $(STAMP) ## quick start: local control plane + operator + examples (Ctrl-C 
 
 .PHONY: bench
 bench: $(STAMP) ## scoring server benchmark against azureml-inference-server-http (prints ratios)
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	hack/aml-venv.sh >/dev/null
 	$(BIN)/python bench/scoring.py
 
