@@ -119,6 +119,8 @@ def test_the_rendered_pod_scores_with_the_endpoint_key_and_refuses_without_it(po
     port, key = pod
     status, prediction = _score(port, key)
     assert status == 200
-    assert isinstance(prediction, list) and len(prediction) == 1 and 0 < prediction[0] < 400
+    assert isinstance(prediction, list)
+    assert len(prediction) == 1
+    assert 0 < prediction[0] < 400
     assert _score(port, None)[0] == 401
     assert _score(port, "wrong")[0] == 401
