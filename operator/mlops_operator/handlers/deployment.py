@@ -7,10 +7,12 @@ from typing import Any
 import kopf
 
 from mlops_operator.api.v1alpha1 import GROUP, VERSION
+from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.flows import finalize_deployment_body, reconcile_deployment_by_name
 
 PLURAL = "modeldeployments"
-DRIFT_SECONDS = 60.0
+# kopf reads timer intervals when the decorator runs, so this one setting is read at import time.
+DRIFT_SECONDS = OperatorSettings().drift_interval_seconds
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL, backoff=5)

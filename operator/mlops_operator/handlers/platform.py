@@ -7,10 +7,12 @@ from typing import Any
 import kopf
 
 from mlops_operator.api.v1alpha1 import GROUP, VERSION
+from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.flows import finalize_platform_body, reconcile_platform_by_name
 
 PLURAL = "mlopsplatforms"
-DRIFT_SECONDS = 120.0
+# kopf reads timer intervals when the decorator runs, so this one setting is read at import time.
+DRIFT_SECONDS = 2 * OperatorSettings().drift_interval_seconds
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL, backoff=5)
