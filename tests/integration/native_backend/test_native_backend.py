@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlops_operator.devcluster import LocalCluster
 from mlops_operator.kube import Kube
 
 from .helpers import create_model_files, model_deployment, route_weights, wait_condition, wait_for
@@ -11,10 +12,12 @@ from .helpers import create_model_files, model_deployment, route_weights, wait_c
 pytestmark = pytest.mark.usefixtures("operator")
 
 
-def test_a_model_deployment_becomes_ready_with_its_children(kube: Kube, namespace: str) -> None:
+def test_a_model_deployment_becomes_ready_with_its_children(kube: Kube, namespace: str, crds: LocalCluster) -> None:
     create_model_files(kube, namespace)
     kube.create(model_deployment(namespace, "blue", traffic=100, instanceCount=2))
 
+    waited = crds.kubectl("wait", "-n", namespace, "--for=condition=Ready", "mdep/blue", "--timeout=60s")
+    assert "condition met" in waited.stdout
     ready = wait_condition(kube, namespace, "blue", "Ready", "True")
 
     status = kube.get("mlops.dev/v1alpha1", "ModelDeployment", "blue", namespace)["status"]
