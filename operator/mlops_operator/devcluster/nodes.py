@@ -49,7 +49,7 @@ def default_pools(mlpool_nodes: int = 2, general_nodes: int = 1) -> tuple[NodePo
 def fake_node_manifest(name: str, pool: NodePool) -> dict[str, Any]:
     """A v1 Node kwok manages (selected by the annotation) with realistic capacity.
 
-    our kwok node bring-up stage fills in conditions, nodeInfo (kubeletVersion "kwok-0.8.0") and the
+    Our kwok node bring-up stage fills in conditions, nodeInfo (kubeletVersion "kwok-0.8.0") and the
     InternalIP address (127.0.0.1, from --node-ip).
     """
     return {
