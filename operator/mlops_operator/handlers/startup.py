@@ -37,6 +37,8 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_
         settings.peering.mandatory = True
     else:
         settings.peering.standalone = True
+    # The Azure SDKs log every request and response at INFO; keep their warnings only.
+    logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     memo["ctx"] = build_context(config, os.environ.get("KUBECONFIG"))
     logger.info("mlops-operator configured: scoring image %s", config.scoring_image)
 

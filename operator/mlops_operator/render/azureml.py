@@ -6,6 +6,7 @@ the backend can compare them with what ARM returns before deciding to write.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -209,13 +210,27 @@ def _scale(md: ModelDeployment) -> dict[str, Any]:
 
 
 def shape_drift(desired: dict[str, Any], live: dict[str, Any]) -> list[str]:
-    """Top-level settings whose live value differs; ids compare case-insensitively, as ARM ids do."""
+    """Top-level settings whose live value differs; ids compare case-insensitively, as ARM ids do.
+
+    azure-ai-ml reads request durations back in whole seconds, so they are compared at that precision.
+    """
     drift = []
     for key, want in desired.items():
         have = live.get(key)
         if key in ("model", "environmentId"):
             if str(want).lower() != str(have or "").lower():
                 drift.append(key)
+        elif key == "requestSettings":
+            if _whole_seconds(want) != _whole_seconds(have or {}):
+                drift.append(key)
         elif want != have:
             drift.append(key)
     return drift
+
+
+def _whole_seconds(settings: dict[str, Any]) -> dict[str, Any]:
+    def floor(value: Any) -> Any:
+        match = re.fullmatch(r"PT([0-9.]+)S", str(value))
+        return f"PT{int(float(match.group(1)))}S" if match else value
+
+    return {k: floor(v) if k in ("requestTimeout", "maxQueueWait") else v for k, v in settings.items()}

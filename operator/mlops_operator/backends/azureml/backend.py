@@ -1,0 +1,247 @@
+"""The azureml backend: platforms and ModelDeployments driven through the Azure SDKs.
+
+One pass never waits for Azure: it begins what differs, records it in `status.operations` and returns
+`requeue_after`; the handler layer looks again later. After a 429 the subscription is left alone until
+`Retry-After` has passed, whatever triggers the next pass.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from typing import Any
+
+from mlops_operator import naming
+from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeployment
+from mlops_operator.backends.azureml.clients import AzureClients, Cloud
+from mlops_operator.backends.azureml.credentials import (
+    CredentialFactory,
+    default_credential_factory,
+    read_credentials_secret,
+)
+from mlops_operator.backends.azureml.deployment import DeploymentSteps
+from mlops_operator.backends.azureml.endpoint import EndpointSteps
+from mlops_operator.backends.azureml.finalize import finalize_deployment, finalize_platform
+from mlops_operator.backends.azureml.operations import Ledger
+from mlops_operator.backends.azureml.platform import PlatformSteps, workspace_coordinates
+from mlops_operator.backends.azureml.steps import StepResult, guarded, run_chain, with_removals
+from mlops_operator.backends.base import Outcome
+from mlops_operator.backends.resolve import blocked
+from mlops_operator.conditions import Reason, Verdict
+from mlops_operator.config import OperatorSettings
+from mlops_operator.kube import Kube
+
+PLATFORM_CONDITIONS = ("WorkspaceReady", "NodePoolReady", "ExtensionReady", "ComputeAttached", "InstanceTypesReady")
+DEPLOYMENT_CONDITIONS = ("ModelReady", "EndpointReady", "DeploymentReady", "TrafficApplied")
+
+
+def reconcile_policy(annotations: dict[str, str]) -> str:
+    return annotations.get(naming.ANNOTATION_RECONCILE_POLICY, "manage")
+
+
+def workspace_id(subscription: str, resource_group: str, workspace: str) -> str:
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{resource_group}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{workspace}"
+    )
+
+
+class AzureMLBackend:
+    """Azure ML on AKS, through azure-ai-ml, azure-mgmt-containerservice and azure-mgmt-kubernetesconfiguration."""
+
+    def __init__(self, kube: Kube, settings: OperatorSettings, credential_factory: CredentialFactory | None = None):
+        self._kube = kube
+        self._settings = settings
+        self._credentials = credential_factory or default_credential_factory(settings)
+        self._cloud = Cloud.from_settings(settings)
+        self._lock = threading.Lock()
+        self._clients: dict[str, AzureClients] = {}
+        self._throttled: dict[str, tuple[float, str]] = {}
+        self._endpoint_locks: dict[str, threading.Lock] = {}
+
+    def clients(self, platform: MLOpsPlatform) -> AzureClients:
+        """SDK clients for a platform, rebuilt when its identity (or its credentials Secret) changes."""
+        azure = platform.spec.azure
+        assert azure is not None
+        secret = read_credentials_secret(self._kube, azure, self._settings)
+        key = naming.short_hash(json.dumps([azure.subscription_id, azure.identity.to_wire(), secret], sort_keys=True))
+        with self._lock:
+            if key not in self._clients:
+                credential = self._credentials(azure, secret)
+                self._clients[key] = AzureClients(credential, azure.subscription_id, self._cloud)
+            return self._clients[key]
+
+    # ---- throttling -------------------------------------------------------------------------------
+    def _throttle_left(self, subscription: str) -> tuple[float, str] | None:
+        with self._lock:
+            until, message = self._throttled.get(subscription, (0.0, ""))
+        left = until - time.monotonic()
+        return (left, message) if left > 0 else None
+
+    def _note_throttling(self, subscription: str, verdicts: list[Verdict], requeue: float | None) -> None:
+        throttled = next((v for v in verdicts if v.reason == Reason.AZURE_THROTTLED), None)
+        if throttled is not None and requeue:
+            with self._lock:
+                self._throttled[subscription] = (time.monotonic() + requeue, throttled.message)
+
+    def _throttled_outcome(self, subscription: str, condition: str, current: dict[str, Any]) -> Outcome | None:
+        """While a subscription is throttled, report it without calling ARM (the conditions stay as they were)."""
+        found = self._throttle_left(subscription)
+        if found is None:
+            return None
+        left, message = found
+        kept = [c for c in current.get("conditions", []) if c.get("type") != "Ready"]
+        verdicts = [
+            Verdict(c["type"], c["status"], c["reason"], c.get("message", ""), c.get("severity", "")) for c in kept
+        ]
+        if not any(v.reason == Reason.AZURE_THROTTLED for v in verdicts):
+            verdicts = [Verdict(condition, "False", Reason.AZURE_THROTTLED, message, "Warning")]
+        return Outcome(verdicts, requeue_after=left)
+
+    # ---- platforms ------------------------------------------------------------------------------------
+    def reconcile_platform(self, platform: MLOpsPlatform) -> Outcome:
+        azure = platform.spec.azure
+        assert azure is not None
+        current = platform.status.model_dump(by_alias=True, mode="json") if platform.status else {}
+        if reconcile_policy(platform.metadata.annotations) == "skip":
+            return _skipped(PLATFORM_CONDITIONS)
+        waiting = self._throttled_outcome(azure.subscription_id, PLATFORM_CONDITIONS[0], current)
+        if waiting is not None:
+            return waiting
+        ledger = Ledger(current.get("operations"))
+        credentials = guarded(PLATFORM_CONDITIONS[0], lambda: self._clients_step(platform))
+        if not credentials.done:
+            return Outcome([credentials.verdict], requeue_after=credentials.requeue)
+        steps = PlatformSteps(self._kube, self._settings, self.clients(platform), platform, ledger)
+        verdicts, status, requeue = run_chain(
+            [
+                ("WorkspaceReady", steps.workspace),
+                ("NodePoolReady", steps.node_pool),
+                ("ExtensionReady", steps.extension),
+                ("ComputeAttached", steps.compute),
+                ("InstanceTypesReady", steps.instance_types),
+            ]
+        )
+        self._note_throttling(azure.subscription_id, verdicts, requeue)
+        status["operations"] = ledger.patch_for(current.get("operations"))
+        return Outcome(verdicts, status=status, requeue_after=requeue)
+
+    def _clients_step(self, platform: MLOpsPlatform) -> StepResult:
+        """Credentials come first: a missing or incomplete credentials Secret is reported, not raised."""
+        self.clients(platform)
+        return StepResult(Verdict(PLATFORM_CONDITIONS[0], "Unknown", Reason.RECONCILING), True)
+
+    def finalize_platform(self, platform: MLOpsPlatform) -> None:
+        """Release the platform's Azure side per its reconcile policy; raises RetryableError until done."""
+        policy = reconcile_policy(platform.metadata.annotations)
+        clients = self.clients(platform) if policy != "skip" else None
+        finalize_platform(self._kube, self._settings, clients, platform, policy)
+
+    # ---- model deployments ----------------------------------------------------------------------------
+    def reconcile_deployment(self, md: ModelDeployment, platform: MLOpsPlatform) -> Outcome:
+        azure = platform.spec.azure
+        assert azure is not None
+        current = md.status.model_dump(by_alias=True, mode="json") if md.status else {}
+        refused = _refused(md)
+        if refused is not None:
+            return refused
+        if reconcile_policy(md.metadata.annotations) == "skip":
+            return _skipped(DEPLOYMENT_CONDITIONS)
+        if not _compute_attached(platform):
+            message = f"platform {platform.metadata.name} has no attached compute yet (ComputeAttached is not True)"
+            outcome = _blocked(Verdict("DeploymentReady", "False", Reason.PLATFORM_NOT_READY, message, "Info"))
+            outcome.requeue_after = self._settings.azure_poll_seconds
+            return outcome
+        waiting = self._throttled_outcome(azure.subscription_id, DEPLOYMENT_CONDITIONS[0], current)
+        if waiting is not None:
+            return waiting
+        with self._endpoint_lock(azure.subscription_id, *workspace_coordinates(azure), md.spec.endpoint.name):
+            return self._deployment_pass(md, platform, current)
+
+    def _endpoint_lock(self, *endpoint: str) -> threading.Lock:
+        """Deployments of one endpoint take turns: each pass reads the endpoint's traffic before it writes."""
+        key = "/".join(endpoint).lower()
+        with self._lock:
+            return self._endpoint_locks.setdefault(key, threading.Lock())
+
+    def _deployment_pass(self, md: ModelDeployment, platform: MLOpsPlatform, current: dict[str, Any]) -> Outcome:
+        azure = platform.spec.azure
+        assert azure is not None
+        credentials = guarded(DEPLOYMENT_CONDITIONS[0], lambda: self._clients_step(platform))
+        if not credentials.done:
+            outcome = _blocked(credentials.verdict)
+            outcome.requeue_after = credentials.requeue
+            return outcome
+        clients = self.clients(platform)
+        rg, ws = workspace_coordinates(azure)
+        ml = clients.ml(rg, ws)
+        ledger = Ledger(current.get("operations"))
+        poll = self._settings.azure_poll_seconds
+        model = DeploymentSteps(clients, ml, md, workspace_id(azure.subscription_id, rg, ws), ledger, poll)
+        model.log_lines = self._settings.azure_log_lines
+        endpoint = EndpointSteps(self._kube, ml, md, azure.compute_name, ledger, poll)
+        instance_type = str(md.spec.instance_type or platform.spec.default_instance_type)
+        verdicts, status, requeue = run_chain(
+            [
+                ("ModelReady", model.model),
+                ("EndpointReady", endpoint.endpoint),
+                ("DeploymentReady", lambda: model.deployment(instance_type)),
+                ("TrafficApplied", endpoint.traffic),
+            ]
+        )
+        self._note_throttling(azure.subscription_id, verdicts, requeue)
+        if "traffic" in status:
+            status["traffic"] = with_removals(current.get("traffic"), status["traffic"]) or None
+        status["operations"] = ledger.patch_for(current.get("operations"))
+        return Outcome(verdicts, status=status, requeue_after=requeue)
+
+    def finalize_deployment(self, md: ModelDeployment, platform: MLOpsPlatform | None) -> None:
+        """Take the deployment out of its endpoint's traffic, delete it (and the endpoint with its last one)."""
+        policy = reconcile_policy(md.metadata.annotations)
+        if platform is None or platform.spec.azure is None or policy in ("skip", "detach-on-delete"):
+            return
+        clients = self.clients(platform)
+        rg, ws = workspace_coordinates(platform.spec.azure)
+        finalize_deployment(self._kube, clients.ml(rg, ws), md, self._settings.azure_poll_seconds)
+
+
+def _compute_attached(platform: MLOpsPlatform) -> bool:
+    conditions = platform.status.conditions if platform.status else []
+    return any(c.type == "ComputeAttached" and c.status == "True" for c in conditions)
+
+
+def _refused(md: ModelDeployment) -> Outcome | None:
+    """What Azure ML's Kubernetes endpoints cannot do, said before anything is sent."""
+    if md.spec.endpoint.auth_mode == "aad_token":
+        message = (
+            "spec.endpoint.authMode aad_token is not supported for Kubernetes online endpoints; use key or aml_token"
+        )
+    elif md.spec.mirror_traffic:
+        message = "spec.mirrorTraffic is not supported for Kubernetes online endpoints on Azure ML; set it to 0"
+    elif md.spec.code.config_map is not None:
+        message = (
+            "spec.code.configMap is not uploaded by the azureml backend; use an environment image that serves the "
+            "model (inference config) or register code in Azure ML"
+        )
+    else:
+        return None
+    return _blocked(blocked(Reason.FEATURE_UNSUPPORTED, message))
+
+
+def _blocked(verdict: Verdict) -> Outcome:
+    """A pass that stopped before Azure: the other conditions become Unknown rather than keep stale values."""
+    others = [
+        Verdict(t, "Unknown", verdict.reason, f"not evaluated: {verdict.reason}", "Info")
+        for t in DEPLOYMENT_CONDITIONS
+        if t != verdict.type
+    ]
+    return Outcome([verdict, *others])
+
+
+def _skipped(conditions: tuple[str, ...]) -> Outcome:
+    message = f"annotation {naming.ANNOTATION_RECONCILE_POLICY}=skip: Azure is left alone"
+    return Outcome([Verdict(c, "Unknown", Reason.RECONCILE_SKIPPED, message, "Info") for c in conditions])
+
+
+__all__ = ["AzureMLBackend"]

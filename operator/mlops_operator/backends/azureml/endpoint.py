@@ -1,0 +1,133 @@
+"""The online endpoint an azureml ModelDeployment serves behind: create it, copy its keys, set its traffic.
+
+Azure ML refuses traffic at endpoint creation and needs traffic to sum to 0 or 100, so traffic is set last,
+from every live ModelDeployment of the endpoint, and only once each deployment that gets traffic is
+provisioned. One PUT moves all of it (blue 100 -> green 100 is atomic).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from azure.ai.ml.entities import KubernetesOnlineEndpoint
+
+from mlops_operator import naming
+from mlops_operator.api.v1alpha1 import ModelDeployment
+from mlops_operator.backends.azureml.operations import Ledger, azure_errors, get_or_none, state_name, state_of
+from mlops_operator.backends.azureml.steps import StepResult, failed, ready, waiting
+from mlops_operator.backends.native.apply import apply_if_changed
+from mlops_operator.backends.native.endpoint import ANNOTATION_REVISION, endpoint_members, revision
+from mlops_operator.conditions import Reason, Verdict
+from mlops_operator.kube import Kube
+from mlops_operator.render.azureml import desired_traffic, traffic_problem
+from mlops_operator.render.endpoint import Endpoint, render_keys_secret, render_keys_secret_metadata
+
+AML_AUTH_MODES = {"key": "key", "aml_token": "aml_token"}
+
+
+def live_traffic(endpoint: Any) -> dict[str, int]:
+    return {str(k).lower(): int(v) for k, v in (getattr(endpoint, "traffic", None) or {}).items() if v}
+
+
+class EndpointSteps:
+    """Endpoint, keys and traffic of one ModelDeployment's endpoint, for one pass."""
+
+    def __init__(self, kube: Kube, ml: Any, md: ModelDeployment, compute: str, ledger: Ledger, poll: float) -> None:
+        self.kube, self.ml, self.md, self.compute, self.ledger, self.poll = kube, ml, md, compute, ledger, poll
+        self.name = md.spec.endpoint.name
+        self.namespace = str(md.metadata.namespace)
+        self.live: Any = None
+
+    def endpoint(self) -> StepResult:
+        live = get_or_none(self.ml.online_endpoints.get, self.name)
+        mode = AML_AUTH_MODES[self.md.spec.endpoint.auth_mode]
+        if live is None:
+            entity = KubernetesOnlineEndpoint(
+                name=self.name, compute=self.compute, auth_mode=mode, tags={naming.LABEL_MANAGED_BY: naming.MANAGED_BY}
+            )
+            self.ledger.begin("endpoint", lambda: self.ml.online_endpoints.begin_create_or_update(entity))
+            return waiting("EndpointReady", f"creating endpoint {self.name}", self.poll)
+        state = state_of(live.provisioning_state)
+        if state == "in-progress":
+            return waiting("EndpointReady", f"endpoint {self.name} is {state_name(live.provisioning_state)}", self.poll)
+        if state == "failed":
+            return failed("EndpointReady", Reason.AZURE_OPERATION_FAILED, f"endpoint {self.name} is in state Failed")
+        if not str(live.compute or "").lower().endswith(f"/computes/{self.compute.lower()}"):
+            return failed(
+                "EndpointReady",
+                Reason.COMPUTE_CONFLICT,
+                f"endpoint {self.name} already exists on compute {live.compute}; Azure ML endpoint names are "
+                "unique per workspace, so choose another endpoint name",
+            )
+        if str(live.auth_mode).lower() != mode:
+            live.auth_mode = mode
+            self.ledger.begin("endpoint", lambda: self.ml.online_endpoints.begin_create_or_update(live))
+            return waiting("EndpointReady", f"endpoint {self.name}: switching auth mode to {mode}", self.poll)
+        self.ledger.finish("endpoint")
+        self.live = live
+        return ready("EndpointReady", Reason.ENDPOINT_READY, f"endpoint {self.name}", **self._status(live))
+
+    def _status(self, live: Any) -> dict[str, Any]:
+        keys = self._ensure_keys() if self.md.spec.endpoint.auth_mode == "key" else None
+        return {
+            "scoringUri": live.scoring_uri,
+            "swaggerUri": getattr(live, "openapi_uri", None),
+            "keysSecretRef": {"name": keys} if keys else None,
+        }
+
+    def members(self) -> Endpoint:
+        return endpoint_members(self.kube, self.namespace, self.name)
+
+    def _ensure_keys(self) -> str:
+        """The endpoint keys in a Secret: copied once from Azure, then only its owners are kept current."""
+        endpoint = self.members()
+        name = naming.keys_secret_name(self.name)
+        if self.kube.get("v1", "Secret", name, self.namespace) is None:
+            with azure_errors():
+                keys = self.ml.online_endpoints.get_keys(self.name)
+            self.kube.create(render_keys_secret(endpoint, keys.primary_key, keys.secondary_key))
+        else:
+            apply_if_changed(self.kube, render_keys_secret_metadata(endpoint))
+        return name
+
+    def traffic(self) -> StepResult:
+        endpoint = self.members()
+        desired = desired_traffic({m.name: m.traffic for m in endpoint.members})
+        current = live_traffic(self.live)
+        problem = traffic_problem(desired)
+        if problem:
+            verdict = Verdict("TrafficApplied", "False", Reason.TRAFFIC_SUM_INVALID, problem, "Warning")
+            return StepResult(verdict, False, status={"traffic": current})
+        if desired != current:
+            pending = self._unprovisioned(desired)
+            if pending:
+                return waiting(
+                    "TrafficApplied",
+                    f"waiting for {', '.join(pending)} to be provisioned before routing traffic to it",
+                    self.poll,
+                    Reason.TRAFFIC_PENDING,
+                )
+            self.live.traffic = desired
+            self.ledger.begin("traffic", lambda: self.ml.online_endpoints.begin_create_or_update(self.live))
+            return waiting("TrafficApplied", f"setting traffic {desired}", self.poll)
+        self.ledger.finish("traffic")
+        self._nudge(endpoint, current)
+        message = ", ".join(f"{k}={v}" for k, v in current.items()) or "no live traffic"
+        return ready("TrafficApplied", Reason.TRAFFIC_APPLIED, message, traffic=current)
+
+    def _unprovisioned(self, desired: dict[str, int]) -> list[str]:
+        with azure_errors():
+            states = {d.name.lower(): d.provisioning_state for d in self.ml.online_deployments.list(self.name)}
+        return sorted(name for name in desired if state_of(states.get(name, "Creating")) != "succeeded")
+
+    def _nudge(self, endpoint: Endpoint, applied: dict[str, int]) -> None:
+        """Record the endpoint revision on the other members: the change wakes them to refresh their status."""
+        current = naming.short_hash(revision(endpoint), repr(sorted(applied.items())))
+        for member in endpoint.members:
+            if member.name == self.md.metadata.name:
+                continue
+            live = self.kube.get(self.md.api_version, self.md.kind, member.name, self.namespace)
+            annotations = (live or {}).get("metadata", {}).get("annotations") or {}
+            if live is not None and annotations.get(ANNOTATION_REVISION) != current:
+                patch = {"metadata": {"annotations": {ANNOTATION_REVISION: current}}}
+                self.kube.patch_merge(self.md.api_version, self.md.kind, member.name, self.namespace, patch)

@@ -1,0 +1,136 @@
+"""Long-running operations without blocking: begin, record on the CR, requeue, observe on a later pass.
+
+`status.operations` maps a step (`compute`, `deployment`, ...) to `<started>|<tag>|<operation URL>`. The URL is
+the `Azure-AsyncOperation` (or `Location`) header of the initial response, taken from the poller's
+continuation token. Progress itself is observed level-based, by reading the resource's provisioningState;
+the recorded URL is read only to surface the ARM error of a failed operation. An operator restart loses
+nothing: the next pass reads the same status and the same resources.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from azure.ai.ml.exceptions import MlException
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceNotFoundError,
+)
+
+from mlops_operator.backends.azureml.clients import AzureClients
+from mlops_operator.backends.azureml.errors import arm_error_of, to_backend_error
+from mlops_operator.backends.base import FatalError, RetryableError
+from mlops_operator.conditions import Reason, now_rfc3339
+
+IN_PROGRESS = frozenset({"creating", "updating", "deleting", "scaling", "upgrading", "accepted", "running"})
+FAILED = frozenset({"failed", "canceled"})
+
+
+@contextmanager
+def azure_errors() -> Iterator[None]:
+    """Turn any Azure SDK exception raised inside into the backend's RetryableError or FatalError."""
+    try:
+        yield
+    except (RetryableError, FatalError):
+        raise
+    except HttpResponseError as exc:
+        raise to_backend_error(*arm_error_of(exc)) from exc
+    except ClientAuthenticationError as exc:  # token acquisition failed before any response
+        raise RetryableError(f"Azure credentials: {exc}", 60, Reason.AZURE_CREDENTIALS_UNAVAILABLE) from exc
+    except AzureError as exc:  # connection, TLS, DNS
+        raise RetryableError(f"Azure unreachable: {exc}", 15, Reason.AZURE_UNAVAILABLE) from exc
+    except MlException as exc:
+        raise FatalError(f"Azure ML: {exc}", Reason.AZURE_BAD_REQUEST) from exc
+
+
+def get_or_none(getter: Any, *args: Any, **kwargs: Any) -> Any:
+    """A resource, or None when ARM says 404 (other errors are classified)."""
+    with azure_errors():
+        try:
+            return getter(*args, **kwargs)
+        except ResourceNotFoundError:
+            return None
+
+
+def operation_url(poller: Any) -> str:
+    """The status URL of a started operation, from the poller's continuation token ('' if unknown)."""
+    try:
+        token = json.loads(base64.b64decode(poller.continuation_token()))
+    except Exception:  # an opaque token we cannot read just means no URL
+        return ""
+    state = token.get("data", token) if isinstance(token, dict) else {}
+    headers = {k.lower(): v for k, v in (state.get("response", {}).get("headers") or {}).items()}
+    return str(headers.get("azure-asyncoperation") or headers.get("location") or "")
+
+
+def state_name(provisioning_state: object) -> str | None:
+    """The provisioningState as ARM spells it; the SDKs hand out str-based enums or plain strings."""
+    if provisioning_state is None:
+        return None
+    return str(getattr(provisioning_state, "value", provisioning_state))
+
+
+def state_of(provisioning_state: object) -> str:
+    """`in-progress`, `failed` or `succeeded` for any provider's provisioningState."""
+    value = (state_name(provisioning_state) or "Succeeded").lower()
+    if value in IN_PROGRESS:
+        return "in-progress"
+    return "failed" if value in FAILED else "succeeded"
+
+
+class Ledger:
+    """The operations recorded on one CR, changed during a pass and written back with the status."""
+
+    def __init__(self, recorded: Mapping[str, str] | None) -> None:
+        self._ops = dict(recorded or {})
+
+    def begin(self, step: str, start: Any, tag: str = "") -> Any:
+        """Start an operation (`start()` returns a poller) and record it; never waits for it.
+
+        `tag` is kept with the record, e.g. the spec generation the operation was started for.
+        """
+        with azure_errors():
+            poller = start()
+        self._ops[step] = f"{now_rfc3339()}|{tag}|{operation_url(poller)}"
+        return poller
+
+    def url(self, step: str) -> str:
+        return self._ops.get(step, "").split("|", 2)[-1] if step in self._ops else ""
+
+    def tag(self, step: str) -> str:
+        parts = self._ops.get(step, "").split("|", 2)
+        return parts[1] if len(parts) == 3 else ""
+
+    def __contains__(self, step: str) -> bool:
+        return step in self._ops
+
+    def finish(self, step: str) -> None:
+        self._ops.pop(step, None)
+
+    def as_status(self) -> dict[str, str]:
+        return dict(self._ops)
+
+    def patch_for(self, current: Mapping[str, str] | None) -> dict[str, str | None] | None:
+        """The `operations` value to write: finished steps become nulls (status is a merge patch)."""
+        value: dict[str, str | None] = {**{k: None for k in (current or {}) if k not in self._ops}, **self._ops}
+        if value:
+            return value
+        return {} if current is not None else None  # nothing in flight: leave an empty map (or none) as it is
+
+
+def operation_error(clients: AzureClients, url: str) -> tuple[str, str] | None:
+    """(code, message) from a failed operation's status document, when ARM still has it."""
+    if not url:
+        return None
+    with azure_errors():
+        status, body = clients.arm_get(url)
+    error = body.get("error") if status == 200 else None
+    if isinstance(error, dict) and error.get("code"):
+        return str(error["code"]), str(error.get("message") or "")
+    return None

@@ -1,0 +1,51 @@
+"""What Azure ML's Kubernetes online endpoints cannot do is refused with a clear reason before any call."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from mlops_operator.api.v1alpha1 import ModelDeployment
+from mlops_operator.backends.azureml.backend import _refused
+
+
+def _md(**spec: Any) -> ModelDeployment:
+    return ModelDeployment.model_validate(
+        {
+            "metadata": {"name": "blue", "namespace": "ml"},
+            "spec": {
+                "platformRef": {"name": "aml"},
+                "endpoint": {"name": "scoring"},
+                "model": {"name": "m", "version": "1"},
+                **spec,
+            },
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "needle"),
+    [
+        ({"endpoint": {"name": "scoring", "authMode": "aad_token"}}, "aad_token is not supported"),
+        ({"mirrorTraffic": 10}, "mirrorTraffic is not supported"),
+        ({"code": {"configMap": {"name": "code"}}}, "code.configMap is not uploaded"),
+    ],
+)
+def test_unsupported_settings_block_the_deployment_with_feature_unsupported(spec: dict[str, Any], needle: str) -> None:
+    outcome = _refused(_md(**spec))
+    assert outcome is not None
+    verdict = outcome.verdicts[0]
+    assert (verdict.type, verdict.status, verdict.reason, verdict.severity) == (
+        "DeploymentReady",
+        "False",
+        "FeatureUnsupported",
+        "Error",
+    )
+    assert needle in verdict.message
+    assert {v.type for v in outcome.verdicts} == {"ModelReady", "EndpointReady", "DeploymentReady", "TrafficApplied"}
+
+
+def test_key_and_aml_token_endpoints_go_ahead() -> None:
+    assert _refused(_md()) is None
+    assert _refused(_md(endpoint={"name": "scoring", "authMode": "aml_token"})) is None
