@@ -111,7 +111,7 @@ def set_condition(existing: Iterable[Condition], verdict: Verdict, generation: i
         message=verdict.message,
         last_transition_time=now if changed or previous is None else previous.last_transition_time,
         observed_generation=generation,
-        severity="" if verdict.status == "True" else (verdict.severity or "Info"),
+        severity="" if _healthy(verdict) else (verdict.severity or "Info"),
     )
     return [*kept, condition]
 

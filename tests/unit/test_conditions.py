@@ -50,3 +50,10 @@ def test_transitions_list_only_changed_statuses_or_reasons():
     before = apply_verdicts([], [Verdict("Ready", "False", "RollingOut"), Verdict("ModelReady", "True", "M")], 1, T0)
     after = apply_verdicts(before, [Verdict("Ready", "True", "Ready"), Verdict("ModelReady", "True", "M")], 1, T1)
     assert [c.type for c in transitions(before, after)] == ["Ready"]
+
+
+def test_a_degraded_condition_keeps_its_severity_because_true_is_the_bad_state():
+    [degraded] = set_condition([], Verdict("Degraded", "True", "CrashLoopBackOff", "pod p", "Error"), 1, T0)
+    [stable] = set_condition([], Verdict("Progressing", "False", "Stable"), 1, T0)
+    assert degraded.severity == "Error"
+    assert stable.severity == ""
