@@ -62,6 +62,17 @@ def start_operator() -> KopfRunner:
 
 
 @pytest.fixture(autouse=True)
+def process_environment() -> Iterator[None]:
+    """azure-ai-ml writes the cloud it was given into os.environ (AZUREML_CURRENT_CLOUD), and so does the
+    backend's CA setup (REQUESTS_CA_BUNDLE); restore the environment so later tests, and the processes they
+    start, do not inherit a cloud that only existed in this test."""
+    saved = dict(os.environ)
+    yield
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
 def leave_nothing_behind(kube: Kube) -> Iterator[None]:
     """After each test (and after its operator stopped), remove its objects: the fake forgets them anyway."""
     yield
