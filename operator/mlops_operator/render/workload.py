@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from mlops_operator import naming
+from mlops_operator.api.quantity import parse_quantity
 from mlops_operator.api.v1alpha1 import InstanceType, ModelDeployment
 from mlops_operator.api.v1alpha1.common import ResourceRequirements
 from mlops_operator.api.v1alpha1.deployment import ProbeSettings
@@ -73,16 +75,31 @@ def _resources(md: ModelDeployment, inputs: WorkloadInputs) -> dict[str, Any]:
     return out
 
 
-def _environment(md: ModelDeployment) -> list[dict[str, str]]:
+def concurrency(md: ModelDeployment, inputs: WorkloadInputs) -> tuple[int, int]:
+    """(worker processes, run() threads per worker) for `maxConcurrentRequestsPerInstance`.
+
+    One process per CPU of the pod's limit (requests if no limit) keeps run() off a shared GIL; threads make
+    up the rest, so the instance runs at most the requested number of run() calls at once.
+    """
+    wanted = md.spec.request_settings.max_concurrent_requests_per_instance
+    chosen = md.spec.resources or inputs.instance_type.resources
+    amounts = chosen.limits if chosen.limits and chosen.limits.cpu else chosen.requests
+    cpus = max(1, math.ceil(parse_quantity(amounts.cpu))) if amounts and amounts.cpu else 1
+    workers = min(wanted, cpus)
+    return workers, math.ceil(wanted / workers)
+
+
+def _environment(md: ModelDeployment, inputs: WorkloadInputs) -> list[dict[str, str]]:
     spec = md.spec
+    workers, threads = concurrency(md, inputs)
     env = {
         "AZUREML_MODEL_DIR": model_dir(md),
         "AZUREML_ENTRY_SCRIPT": spec.code.scoring_script,
         "AML_APP_ROOT": naming.CODE_MOUNT_DIR,
         "AZUREML_SOURCE_DIRECTORY": naming.CODE_MOUNT_DIR,
         "SCORING_TIMEOUT_MS": str(spec.request_settings.request_timeout_ms),
-        # run() concurrency per instance; the server's worker processes share it (see scoring/config.py)
-        "MLOPS_SCORING_THREADS": str(spec.request_settings.max_concurrent_requests_per_instance),
+        "WORKER_COUNT": str(workers),
+        "MLOPS_SCORING_THREADS": str(threads),
         "AZUREML_DEPLOYMENT_NAME": str(md.metadata.name),
         "AZUREML_ENDPOINT_NAME": spec.endpoint.name,
     }
@@ -152,7 +169,7 @@ def _scoring_container(md: ModelDeployment, source: ModelSource, inputs: Workloa
         "image": md.spec.environment.image or inputs.image,
         "command": ["python", "-m", "mlops_operator.scoring"],
         "ports": [{"name": "http", "containerPort": naming.SCORING_PORT, "protocol": "TCP"}],
-        "env": _environment(md),
+        "env": _environment(md, inputs),
         "resources": _resources(md, inputs),
         "livenessProbe": _probe(md.spec.liveness_probe, "/"),
         "readinessProbe": _probe(md.spec.readiness_probe, "/readiness"),

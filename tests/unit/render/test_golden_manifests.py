@@ -14,6 +14,7 @@ from mlops_operator.api.v1alpha1.platform import GatewayParentRef
 from mlops_operator.render.endpoint import Endpoint, EndpointMember, render_endpoint_service, render_httproute
 from mlops_operator.render.workload import (
     WorkloadInputs,
+    concurrency,
     render_deployment,
     render_hpa,
     render_pdb,
@@ -113,3 +114,20 @@ def test_environment_variables_from_the_spec_override_the_defaults() -> None:
     names = [e["name"] for e in env]
     assert len(names) == len(set(names)), "server-side apply rejects duplicate env names"
     assert {"name": "SCORING_TIMEOUT_MS", "value": "100"} in env
+
+
+def test_concurrency_is_split_over_one_process_per_cpu_and_threads_for_the_rest() -> None:
+    platform, mds = _examples()
+    cases = {
+        (1, "small-cpu-model"): (1, 1),
+        (2, "small-cpu-model"): (2, 1),
+        (8, "small-cpu-model"): (2, 4),
+        (8, "large-cpu-model"): (4, 2),
+        (3, "large-cpu-model"): (3, 1),
+    }
+    for (wanted, instance_type), expected in cases.items():
+        wire = mds["diabetes-blue"].to_wire()
+        wire["spec"]["requestSettings"]["maxConcurrentRequestsPerInstance"] = wanted
+        wire["spec"]["instanceType"] = instance_type
+        md = ModelDeployment.model_validate(wire)
+        assert concurrency(md, _inputs(platform, md)) == expected, (wanted, instance_type)

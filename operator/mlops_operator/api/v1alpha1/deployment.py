@@ -80,7 +80,13 @@ class RequestSettings(CamelModel):
 
     request_timeout_ms: int = Field(5000, ge=1, le=300000, description="Scoring timeout in milliseconds.")
     max_concurrent_requests_per_instance: int = Field(
-        1, ge=1, le=1000, description="Requests one instance works on at once."
+        1,
+        ge=1,
+        le=1000,
+        description=(
+            "Scoring calls one instance runs at once; the native backend splits them over one worker process "
+            "per CPU of the pod's limit, with threads for the rest."
+        ),
     )
     max_queue_wait_ms: int = Field(
         500,
