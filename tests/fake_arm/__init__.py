@@ -4,8 +4,10 @@ An HTTPS server on 127.0.0.1 (free port) with a CA minted at start. It implement
 thread-safe, the ARM resources the operator touches: resource groups; Microsoft.MachineLearningServices
 workspaces, computes (Kubernetes attach), datastores, models/environments (+versions), online endpoints
 (listKeys, regenerateKeys, token) and deployments (getLogs); Microsoft.ContainerService managed clusters
-and agent pools; Microsoft.KubernetesConfiguration extensions. Long-running operations use real
-``Azure-AsyncOperation``/``Location`` headers with ``Retry-After: 1`` and operation-status resources.
+and agent pools; Microsoft.KubernetesConfiguration extensions; Microsoft.Resources template deployments
+(``workspaces.begin_create``: preflight, then the declared resources, see :mod:`.routes_deployments`).
+Long-running operations use real ``Azure-AsyncOperation``/``Location`` headers with ``Retry-After: 1``
+and operation-status resources.
 Request bodies are validated with the SDKs' own generated models (see :mod:`.validation`).
 
 Pointing the real clients at it (``fake`` is a started :class:`FakeArm`)::

@@ -9,6 +9,7 @@ of sleeping inside a handler.
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ class Cloud:
     def from_settings(cls, settings: OperatorSettings) -> Cloud:
         rm = settings.azure_resource_manager.rstrip("/") if settings.azure_resource_manager else None
         bundle = combined_ca_bundle(settings.azure_ca_bundle) if settings.azure_ca_bundle else None
+        if bundle:
+            # azure-ai-ml builds some clients itself without our kwargs (the ARM template deployment behind
+            # workspaces.begin_create, blob uploads): only the process-wide setting reaches them.
+            os.environ["REQUESTS_CA_BUNDLE"] = bundle
         return cls(rm, settings.azure_storage_suffix, bundle, settings.azure_sdk_retries)
 
     @property
@@ -80,10 +85,13 @@ _bundles: dict[str, str] = {}
 
 
 def combined_ca_bundle(extra: str) -> str:
-    """certifi's CAs plus `extra`, written once per process: an extra CA, not a replacement."""
+    """The CAs trusted so far (`REQUESTS_CA_BUNDLE`, else certifi's) plus `extra`, written once per process:
+    an extra CA, not a replacement."""
     with _bundle_lock:
         if extra not in _bundles:
-            combined = Path(certifi.where()).read_text() + "\n" + Path(extra).read_text()
+            base = os.environ.get("REQUESTS_CA_BUNDLE", "")
+            base = base if base and Path(base).is_file() else certifi.where()
+            combined = Path(base).read_text() + "\n" + Path(extra).read_text()
             handle = tempfile.NamedTemporaryFile("w", prefix="mlops-ca-", suffix=".pem", delete=False)  # noqa: SIM115
             with handle:
                 handle.write(combined)

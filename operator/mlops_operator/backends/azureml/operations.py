@@ -59,7 +59,11 @@ def get_or_none(getter: Any, *args: Any, **kwargs: Any) -> Any:
 
 
 def operation_url(poller: Any) -> str:
-    """The status URL of a started operation, from the poller's continuation token ('' if unknown)."""
+    """The status URL of a started operation, from the poller's continuation token ('' if unknown).
+
+    `workspaces.begin_create` wraps the ARM template deployment's poller in one without a token; use the inner one.
+    """
+    poller = getattr(getattr(poller, "_polling_method", None), "poller", None) or poller
     try:
         token = json.loads(base64.b64decode(poller.continuation_token()))
     except Exception:  # an opaque token we cannot read just means no URL

@@ -90,10 +90,7 @@ class PlatformSteps:
                     Reason.WORKSPACE_NOT_FOUND,
                     f"workspace {name} does not exist in resource group {rg}; create it or set workspace.create: true",
                 )
-            if "workspace" not in self.ledger:
-                workspace = Workspace(name=name, location=self.azure.location, resource_group=rg)
-                self.ledger.begin("workspace", lambda: self.ml().workspaces.begin_create(workspace))
-            return waiting("WorkspaceReady", f"creating workspace {name}", self.poll)
+            return self._create_workspace(rg, name)
         state = state_of(getattr(live, "provisioning_state", None))
         if state == "in-progress":
             return waiting("WorkspaceReady", f"workspace {name} is provisioning", self.poll)
@@ -105,6 +102,23 @@ class PlatformSteps:
             )
         self.ledger.finish("workspace")
         return ready("WorkspaceReady", Reason.WORKSPACE_READY, f"workspace {name} in {rg}", workspaceId=live.id)
+
+    def _create_workspace(self, rg: str, name: str) -> StepResult:
+        """Begin the ARM template deployment once per spec generation; show its error if it failed."""
+        generation = str(self.platform.metadata.generation)
+        if "workspace" in self.ledger:
+            error = operation_error(self.clients, self.ledger.url("workspace"))
+            if error is None:
+                return waiting("WorkspaceReady", f"creating workspace {name}", self.poll)
+            if self.ledger.tag("workspace") == generation:
+                return failed(
+                    "WorkspaceReady",
+                    Reason.AZURE_OPERATION_FAILED,
+                    f"creating workspace {name} failed: ARM {error[0]}: {error[1]}",
+                )
+        workspace = Workspace(name=name, location=self.azure.location, resource_group=rg)
+        self.ledger.begin("workspace", lambda: self.ml().workspaces.begin_create(workspace), generation)
+        return waiting("WorkspaceReady", f"creating workspace {name}", self.poll)
 
     def cluster(self) -> Any:
         if self._cluster is None:
