@@ -135,7 +135,9 @@ class ExtensionSettings(CamelModel):
         None, description="Set `azure` for an internal load balancer."
     )
     allow_insecure_connections: bool = Field(False, description="Serve the inference router over plain HTTP.")
-    inference_router_ha: bool = Field(True, description="Run the router highly available (needs 3+ nodes).")
+    inference_router_ha: bool = Field(
+        True, alias="inferenceRouterHA", description="Run the router highly available (needs 3+ nodes)."
+    )
     ssl_secret_ref: SecretReference | None = Field(None, description="Secret with `cert.pem` and `key.pem`.")
     ssl_cname: str | None = Field(None, description="Host name the TLS certificate is issued for.")
     auto_upgrade_minor_version: bool = Field(True, description="Let Azure upgrade the extension's minor version.")
