@@ -36,6 +36,10 @@ Observation: ``fake.calls("PUT", "onlineEndpoints")``, ``fake.requests(method, p
 ``fake.resource(id)``. Seeding: ``fake.seed_workspace("rg1", "ws1")``,
 ``fake.seed_aks_cluster("rg1", "aks1")``,
 ``fake.seed_kubernetes_compute(...)``, ``fake.seed_model(...)``, ``fake.seed_environment(...)``.
+Blob storage: ``fake.proxy_url`` is an HTTPS ``CONNECT`` proxy on 127.0.0.1 that serves
+``<account>.blob.<fake.storage_suffix>`` from memory with a certificate from the fake's CA and refuses every
+other host (:mod:`.blob_proxy`, :mod:`.blob_store`); ``fake.proxy_env()`` gives ``HTTPS_PROXY``/``NO_PROXY``
+for it. ``fake.blob_calls()``, ``fake.blob_uploads()``, ``fake.blob(account, container, name)`` observe it.
 Pytest: ``pytest_plugins = ["fake_arm.pytest_plugin"]`` in tests/conftest.py (``tests/`` is on sys.path),
 or import ``fake_arm`` and ``fake_arm_server`` from it in a conftest, gives the ``fake_arm`` fixture.
 """

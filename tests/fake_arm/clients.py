@@ -40,6 +40,8 @@ class ClientsMixin:
     base_url: str
     ca_bundle: str
     subscription_id: str
+    storage_suffix: str
+    proxy_url: str
 
     @property
     def cloud_name(self) -> str:
@@ -51,7 +53,7 @@ class ClientsMixin:
             "resource_manager": f"{self.base_url}/",
             "active_directory": "https://login.microsoftonline.com/",
             "aml_resource_id": f"{self.base_url}/",
-            "storage_endpoint": "core.windows.net",
+            "storage_endpoint": self.storage_suffix,
             "registry_discovery_endpoint": f"{self.base_url}/",
         }
 
@@ -76,6 +78,10 @@ class ClientsMixin:
     def client_env(self) -> dict[str, str]:
         """Process-wide alternative to ``connection_verify`` (covers azure-storage-blob too)."""
         return {"REQUESTS_CA_BUNDLE": self.ca_bundle}
+
+    def proxy_env(self) -> dict[str, str]:
+        """Send blob storage through the fake's proxy (:mod:`.blob_proxy`) while ARM calls go direct."""
+        return {"HTTPS_PROXY": self.proxy_url, "NO_PROXY": "127.0.0.1,localhost"}
 
     def ml_client(self, resource_group: str, workspace: str, credential: Any = None, **kwargs: Any) -> Any:
         from azure.ai.ml import MLClient

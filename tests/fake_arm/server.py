@@ -19,6 +19,8 @@ from typing import Any
 from mlops_operator.devcluster.pki import write_loopback_tls
 
 from .app import FakeArmApp, Settings
+from .blob_proxy import BlobProxy
+from .blob_store import Blob, BlobCall, BlobStore, BlobUpload
 from .clients import ClientsMixin
 from .faults import Fault, OperationFailure, OperationTiming, compile_path
 from .seed import SeedMixin
@@ -26,6 +28,7 @@ from .state import RequestRecord
 from .transport import TlsThreadingServer
 
 DEFAULT_SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
+DEFAULT_STORAGE_SUFFIX = "core.windows.net"
 
 
 class FakeArm(SeedMixin, ClientsMixin):
@@ -39,8 +42,11 @@ class FakeArm(SeedMixin, ClientsMixin):
         operation_polls: int = 1,
         operation_seconds: float = 0.0,
         reject_unknown_fields: bool = True,
+        storage_suffix: str = DEFAULT_STORAGE_SUFFIX,
     ) -> None:
         self.subscription_id = subscription_id
+        self.storage_suffix = storage_suffix
+        self.blob_store = BlobStore(storage_suffix)
         self.location = location
         self.app = FakeArmApp(
             Settings(location, reject_unknown_fields),
@@ -50,6 +56,8 @@ class FakeArm(SeedMixin, ClientsMixin):
         self._dir: Path | None = None
         self._server: TlsThreadingServer | None = None
         self._thread: threading.Thread | None = None
+        self._proxy: BlobProxy | None = None
+        self._proxy_thread: threading.Thread | None = None
 
     def start(self) -> FakeArm:
         self._dir = Path(tempfile.mkdtemp(prefix="fake-arm-"))
@@ -63,17 +71,25 @@ class FakeArm(SeedMixin, ClientsMixin):
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-arm", daemon=True
         )
         self._thread.start()
+        self._proxy = BlobProxy(self.blob_store, files)
+        self.proxy_url = self._proxy.url
+        self._proxy_thread = threading.Thread(
+            target=self._proxy.serve_forever, kwargs={"poll_interval": 0.05}, name="fake-arm-blob-proxy", daemon=True
+        )
+        self._proxy_thread.start()
         return self
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        for server in (self._server, self._proxy):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
+        for thread in (self._thread, self._proxy_thread):
+            if thread is not None:
+                thread.join(timeout=5)
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
-        self._server = self._thread = self._dir = None
+        self._server = self._thread = self._dir = self._proxy = self._proxy_thread = None
 
     def __enter__(self) -> FakeArm:
         return self.start()
@@ -146,6 +162,7 @@ class FakeArm(SeedMixin, ClientsMixin):
         """Forget all resources, operations, faults and logged requests (the server keeps running)."""
         fresh = FakeArmApp(self.app.settings, operation_polls=operation_polls, operation_seconds=operation_seconds)
         self.app.__dict__.update(fresh.__dict__)
+        self.blob_store.clear()
 
     def clear_faults(self) -> None:
         self.app.plan.clear()
@@ -167,7 +184,24 @@ class FakeArm(SeedMixin, ClientsMixin):
         ]
 
     def reset_log(self) -> None:
+        """Forget logged ARM requests and blob calls/uploads (resources and blobs stay)."""
         self.app.log.clear()
+        self.blob_store.clear(blobs=False)
+
+    def blob_calls(self) -> list[BlobCall]:
+        """Requests that went through the blob proxy, including refused ones (status 403, e.g. ``CONNECT``)."""
+        with self.blob_store.lock:
+            return list(self.blob_store.calls)
+
+    def blob_uploads(self) -> list[BlobUpload]:
+        """Blobs written (Put Blob, Put Block List), in order, with their bytes."""
+        with self.blob_store.lock:
+            return list(self.blob_store.uploads)
+
+    def blob(self, account: str, container: str, name: str) -> Blob | None:
+        with self.blob_store.lock:
+            stored = self.blob_store.blobs.get((account, container, name))
+            return copy.deepcopy(stored) if stored else None
 
     def resource(self, resource_id: str) -> dict[str, Any] | None:
         """A copy of the stored body (without server-side secrets), or None."""

@@ -184,11 +184,12 @@ def generate_pki(directory: Path) -> ClusterPki:
 
 @dataclass(frozen=True)
 class LoopbackTls:
-    """A throwaway CA and a server certificate for 127.0.0.1/localhost, as PEM files."""
+    """A throwaway CA (with its key, to issue more) and a server certificate for 127.0.0.1/localhost, as PEM files."""
 
     ca_cert: Path
     server_cert: Path
     server_key: Path
+    ca_key: Path
 
 
 def write_loopback_tls(directory: Path) -> LoopbackTls:
@@ -196,8 +197,22 @@ def write_loopback_tls(directory: Path) -> LoopbackTls:
     directory.mkdir(parents=True, exist_ok=True)
     ca = _make_ca()
     cert, key = _issue(ca, _name("localhost"), ExtendedKeyUsageOID.SERVER_AUTH, _serving_sans())
-    files = LoopbackTls(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+    files = LoopbackTls(directory / "ca.pem", directory / "server.pem", directory / "server.key", directory / "ca.key")
     _write_cert(files.ca_cert, ca[0])
+    _write_key(files.ca_key, ca[1])
     _write_cert(files.server_cert, cert)
     _write_key(files.server_key, key)
     return files
+
+
+def write_server_cert(tls: LoopbackTls, dns_name: str) -> tuple[Path, Path]:
+    """Issue a server certificate for ``dns_name`` from the loopback CA; returns the (cert, key) PEM paths."""
+    ca_cert = x509.load_pem_x509_certificate(tls.ca_cert.read_bytes())
+    ca_key = serialization.load_pem_private_key(tls.ca_key.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{tls.ca_key}: not an EC key")
+    cert, key = _issue((ca_cert, ca_key), _name(dns_name), ExtendedKeyUsageOID.SERVER_AUTH, [x509.DNSName(dns_name)])
+    paths = tls.ca_cert.parent / f"{dns_name}.pem", tls.ca_cert.parent / f"{dns_name}.key"
+    _write_cert(paths[0], cert)
+    _write_key(paths[1], key)
+    return paths

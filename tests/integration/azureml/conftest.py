@@ -57,6 +57,17 @@ def azure_env(crds: LocalCluster, fake_arm: FakeArm, monkeypatch: pytest.MonkeyP
     return fake_arm
 
 
+@pytest.fixture
+def blob_proxy_env(azure_env: FakeArm, monkeypatch: pytest.MonkeyPatch) -> FakeArm:
+    """Blob storage (``<account>.blob.<suffix>``) reached through the fake's CONNECT proxy, ARM still direct."""
+    for name, value in azure_env.proxy_env().items():
+        monkeypatch.setenv(name, value)
+    for name in ("https_proxy", "no_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)  # urllib prefers the lower-case names; none may point elsewhere
+    monkeypatch.setenv("MLOPS_AZURE_STORAGE_SUFFIX", azure_env.storage_suffix)
+    return azure_env
+
+
 def start_operator() -> KopfRunner:
     return KopfRunner(["run", "--all-namespaces", "--standalone", "-m", "azureml.operator_entry"], timeout=60)
 
