@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
+
+from polling import wait_for
 
 from fake_arm import DEFAULT_SUBSCRIPTION
 from mlops_operator.kube import Kube, KubeError
@@ -14,7 +14,6 @@ PLATFORM = "aml"
 MODEL_URI = "azureml://datastores/workspaceblobstore/paths/models/sample/"
 IMAGE = "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py39-cpu-inference:latest"
 API = "mlops.dev/v1alpha1"
-T = TypeVar("T")
 
 
 def platform_body(name: str = PLATFORM, **azure: Any) -> dict[str, Any]:
@@ -65,17 +64,6 @@ def md_body(
             **spec,
         },
     }
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 60.0, what: str = "condition") -> T:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
 def conditions(kube: Kube, kind: str, name: str, namespace: str | None = None) -> dict[str, dict[str, Any]]:

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from kopf.testing import KopfRunner
+from polling import wait_for
 
 from mlops_operator.kube import Kube
 
 PLATFORM = "itest"
-T = TypeVar("T")
 
 
 def start_operator() -> KopfRunner:
@@ -63,18 +61,6 @@ def create_model_files(kube: Kube, namespace: str) -> None:
                 "data": {key: "placeholder contents: pods are fake (kwok) and never read them"},
             }
         )
-
-
-def wait_for(check: Callable[[], T | None], timeout: float = 60.0, what: str = "condition") -> T:
-    """Poll `check` until it returns something truthy, or fail with the last value seen."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
 
 
 def condition(kube: Kube, namespace: str, name: str, type_: str) -> dict[str, Any] | None:
