@@ -6,7 +6,7 @@ knows about kopf; backends are chosen by the platform's `spec.backend`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,18 +75,17 @@ def reconcile_platform(platform: MLOpsPlatform, backends: Mapping[str, Backend])
                 )
             ]
         )
-    return _guarded(lambda: backend.reconcile_platform(platform))
+    return _guarded(lambda: backend.reconcile_platform(platform), condition="InstanceTypesReady")
 
 
-def _guarded(step: Any) -> Outcome:
-    """Classified backend errors become verdicts; anything unexpected keeps its traceback."""
+def _guarded(step: Callable[[], Outcome], condition: str = "DeploymentReady") -> Outcome:
+    """Classified backend errors become a verdict on `condition`; anything unexpected keeps its traceback."""
     try:
-        outcome: Outcome = step()
+        return step()
     except RetryableError as exc:
-        return Outcome([Verdict("DeploymentReady", "False", exc.reason, str(exc), "Warning")], requeue_after=exc.delay)
+        return Outcome([Verdict(condition, "False", exc.reason, str(exc), "Warning")], requeue_after=exc.delay)
     except FatalError as exc:
-        return Outcome([Verdict("DeploymentReady", "False", exc.reason, str(exc), "Error")])
-    return outcome
+        return Outcome([Verdict(condition, "False", exc.reason, str(exc), "Error")])
 
 
 def build_status(
