@@ -25,6 +25,9 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_
     # Our own Events mark condition transitions; kopf's per-handler "succeeded" Events would be a write
     # on every resync.
     settings.posting.level = logging.WARNING
+    # Events are best effort: a few quick retries, so a namespace being deleted (403 for every post) cannot
+    # hold up the operator's shutdown for a minute.
+    settings.posting.default_backoffs = (1, 2, 5)
     settings.watching.server_timeout = config.watch_timeout_seconds
     settings.watching.client_timeout = config.watch_timeout_seconds + 30
     settings.watching.connect_timeout = 30
