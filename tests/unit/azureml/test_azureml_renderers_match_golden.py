@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeployment
 from mlops_operator.api.v1alpha1.platform import ExtensionSettings, NodePoolSettings
@@ -85,13 +84,8 @@ CASES = _cases()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_rendered_azureml_shape_matches_the_golden_file(name: str) -> None:
-    rendered = yaml.safe_dump(CASES[name], sort_keys=False, width=120)
-    golden = GOLDEN / f"{name}.yaml"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.write_text(rendered)
-    assert golden.exists(), f"{golden} missing: run UPDATE_GOLDEN=1 pytest tests/unit"
-    assert rendered == golden.read_text()
+def test_rendered_azureml_shape_matches_the_golden_file(name: str, matches_golden: Callable[[Any, Path], None]) -> None:
+    matches_golden(CASES[name], GOLDEN / f"{name}.yaml")
 
 
 def test_instance_types_are_cluster_scoped_and_keep_gpus_in_limits_only() -> None:

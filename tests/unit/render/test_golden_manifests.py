@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,13 +81,8 @@ CASES = _cases()
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_rendered_manifest_matches_the_golden_file(name: str) -> None:
-    rendered = yaml.safe_dump(CASES[name], sort_keys=False, width=120)
-    golden = GOLDEN / f"{name}.yaml"
-    if os.environ.get("UPDATE_GOLDEN") == "1":
-        golden.write_text(rendered)
-    assert golden.exists(), f"{golden} missing: run UPDATE_GOLDEN=1 pytest tests/unit"
-    assert rendered == golden.read_text()
+def test_rendered_manifest_matches_the_golden_file(name: str, matches_golden: Callable[[Any, Path], None]) -> None:
+    matches_golden(CASES[name], GOLDEN / f"{name}.yaml")
 
 
 def test_a_single_instance_deployment_gets_no_disruption_budget() -> None:
