@@ -16,7 +16,7 @@ from mlops_operator.api.v1alpha1 import ModelDeployment
 from mlops_operator.backends.azureml.operations import Ledger, azure_errors, get_or_none, state_name, state_of
 from mlops_operator.backends.azureml.steps import StepResult, failed, ready, waiting
 from mlops_operator.backends.native.apply import apply_if_changed
-from mlops_operator.backends.native.endpoint import ANNOTATION_REVISION, endpoint_members, revision
+from mlops_operator.backends.native.endpoint import endpoint_members, nudge_members, revision
 from mlops_operator.conditions import Reason, Verdict
 from mlops_operator.kube import Kube
 from mlops_operator.render.azureml import desired_traffic, traffic_problem
@@ -123,11 +123,4 @@ class EndpointSteps:
     def _nudge(self, endpoint: Endpoint, applied: dict[str, int]) -> None:
         """Record the endpoint revision on the other members: the change wakes them to refresh their status."""
         current = naming.short_hash(revision(endpoint), repr(sorted(applied.items())))
-        for member in endpoint.members:
-            if member.name == self.md.metadata.name:
-                continue
-            live = self.kube.get(self.md.api_version, self.md.kind, member.name, self.namespace)
-            annotations = (live or {}).get("metadata", {}).get("annotations") or {}
-            if live is not None and annotations.get(ANNOTATION_REVISION) != current:
-                patch = {"metadata": {"annotations": {ANNOTATION_REVISION: current}}}
-                self.kube.patch_merge(self.md.api_version, self.md.kind, member.name, self.namespace, patch)
+        nudge_members(self.kube, endpoint, skip=str(self.md.metadata.name), current=current)

@@ -9,10 +9,10 @@ from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeployment
 from mlops_operator.backends.base import Outcome, RetryableError
 from mlops_operator.backends.native.apply import apply_if_changed, delete_if_present
 from mlops_operator.backends.native.endpoint import (
-    ANNOTATION_REVISION,
     EndpointReconciler,
     EndpointState,
     endpoint_members,
+    nudge_members,
     revision,
 )
 from mlops_operator.backends.native.observe import replicas_of, rollout_complete, workload_verdicts
@@ -112,20 +112,8 @@ class NativeBackend:
         endpoint = endpoint_members(self._kube, namespace, md.spec.endpoint.name, without=name if leaving else None)
         gateway = platform.spec.native.gateway if platform else None
         state = self._endpoints.reconcile(endpoint, gateway, with_keys=md.spec.endpoint.auth_mode == "key")
-        self._nudge_members(endpoint, skip=name)
+        nudge_members(self._kube, endpoint, skip=name, current=revision(endpoint))
         return state
-
-    def _nudge_members(self, endpoint: Any, skip: str) -> None:
-        """Record the endpoint revision on the other members: the change wakes their reconcile."""
-        current = revision(endpoint)
-        for member in endpoint.members:
-            if member.name == skip:
-                continue
-            live = self._kube.get("mlops.dev/v1alpha1", "ModelDeployment", member.name, endpoint.namespace)
-            annotations = (live or {}).get("metadata", {}).get("annotations") or {}
-            if live is not None and annotations.get(ANNOTATION_REVISION) != current:
-                patch = {"metadata": {"annotations": {ANNOTATION_REVISION: current}}}
-                self._kube.patch_merge("mlops.dev/v1alpha1", "ModelDeployment", member.name, endpoint.namespace, patch)
 
     def finalize_deployment(self, md: ModelDeployment, platform: MLOpsPlatform | None) -> None:
         """Before a deployment goes: re-route its endpoint without it (its own children are GC'd)."""

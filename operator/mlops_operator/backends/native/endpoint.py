@@ -11,7 +11,7 @@ from mlops_operator import naming
 from mlops_operator.api.v1alpha1.platform import GatewayParentRef
 from mlops_operator.backends.native.apply import apply_if_changed
 from mlops_operator.conditions import Reason, Verdict
-from mlops_operator.kube import Kube
+from mlops_operator.kube import Kube, KubeError
 from mlops_operator.render.endpoint import (
     Endpoint,
     EndpointMember,
@@ -45,10 +45,23 @@ def endpoint_members(kube: Kube, namespace: str, endpoint: str, without: str | N
             continue
         if meta["name"] == without:
             continue
-        members.append(
-            EndpointMember(meta["name"], meta["uid"], int(spec.get("traffic", 0)), int(spec.get("mirrorTraffic", 0)))
-        )
+        recorded = (meta.get("annotations") or {}).get(ANNOTATION_REVISION, "")
+        traffic, mirror = int(spec.get("traffic", 0)), int(spec.get("mirrorTraffic", 0))
+        members.append(EndpointMember(meta["name"], meta["uid"], traffic, mirror, recorded))
     return Endpoint(endpoint, namespace, tuple(sorted(members, key=lambda m: m.name)))
+
+
+def nudge_members(kube: Kube, endpoint: Endpoint, skip: str, current: str) -> None:
+    """Record `current` on every other member whose recorded revision differs: the change wakes its handler."""
+    patch = {"metadata": {"annotations": {ANNOTATION_REVISION: current}}}
+    for member in endpoint.members:
+        if member.name == skip or member.recorded_revision == current:
+            continue
+        try:
+            kube.patch_merge("mlops.dev/v1alpha1", "ModelDeployment", member.name, endpoint.namespace, patch)
+        except KubeError as exc:
+            if exc.status != 404:  # a member deleted since the list needs no waking
+                raise
 
 
 def revision(endpoint: Endpoint) -> str:
