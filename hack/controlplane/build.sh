@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl,
-# kwok, helm) from the official Go modules pinned in the wrapper modules beside this script, plus the
+# kwok, helm, and the node's kubelet and kube-proxy) from the official Go modules pinned in the wrapper modules beside this script, plus the
 # Gateway API CRDs shipped in the sigs.k8s.io/gateway-api module.
 #
 # Output: $MLOPS_CONTROLPLANE_CACHE/<key>/{bin,gateway-api} where <key> hashes the pinned versions, so a
@@ -12,7 +12,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 KUBE_VERSION="v1.37.2"
 GATEWAY_API_VERSION="v1.6.3"
 CACHE_ROOT="${MLOPS_CONTROLPLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mlops-operator/controlplane}"
-BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok helm)
+BINARIES=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy kwok helm)
 
 if [[ -n "${MLOPS_CONTROLPLANE_ASSETS:-}" ]]; then
   echo "$MLOPS_CONTROLPLANE_ASSETS"
@@ -59,7 +59,7 @@ kube_ldflags() {
 }
 
 go_build etcd etcd go.etcd.io/etcd/server/v3 -ldflags "-s -w"
-for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+for cmd in kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy; do
   go_build kube "$cmd" "k8s.io/kubernetes/cmd/$cmd" -tags selinux,notest,grpcnotrace -ldflags "$(kube_ldflags)"
 done
 go_build kwok kwok sigs.k8s.io/kwok/cmd/kwok -ldflags "-s -w"
