@@ -20,8 +20,12 @@ $(STAMP): pyproject.toml constraints.txt
 venv: $(STAMP) ## create .venv and install the project with its dev and scoring extras (pinned by constraints.txt)
 
 .PHONY: controlplane
-controlplane: ## build (or reuse the cached) etcd, kube-apiserver, controller-manager, scheduler, kubectl, kwok, helm
+controlplane: ## build (or reuse the cached) etcd, kube-apiserver, controller-manager, scheduler, kubectl, kubelet, kube-proxy, kwok, helm
 	hack/controlplane/build.sh
+
+.PHONY: dataplane
+dataplane: ## build (or reuse the cached) runc, containerd, CNI plugins, registry, crane, BuildKit, pause (the real node)
+	hack/dataplane/build.sh
 
 .PHONY: lint
 lint: $(STAMP) ## ruff, formatting, mypy --strict and the import-linter layer contracts
@@ -54,14 +58,16 @@ unit: $(STAMP) ## unit tests only (pure, fast)
 .PHONY: test
 test: $(STAMP) ## THE test command: set up everything on a fresh clone, lint, and run the whole suite
 	hack/controlplane/build.sh >/dev/null
+	hack/dataplane/build.sh >/dev/null
 	hack/aml-venv.sh >/dev/null
 	$(MAKE) --no-print-directory lint
 	$(BIN)/mlopsctl crds --check
 	$(BIN)/pytest -q
 
 .PHONY: dev
-dev: $(STAMP) ## quick start: local control plane + operator + examples (Ctrl-C stops everything)
+dev: $(STAMP) ## quick start: local control plane + real node + operator + examples (Ctrl-C stops everything)
 	hack/controlplane/build.sh >/dev/null
+	hack/dataplane/build.sh >/dev/null
 	$(BIN)/mlopsctl dev
 
 .PHONY: bench

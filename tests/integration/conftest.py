@@ -19,12 +19,17 @@ from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
 from mlops_operator.devcluster import AssetsError, ClusterConfig, ControlPlaneAssets, LocalCluster, find_assets
+from mlops_operator.devcluster.images import ImageBuildError
+from mlops_operator.devcluster.process import ComponentError
+from mlops_operator.devcluster.realnode import RealNodeError
 
 SKIP_ENV = "MLOPS_SKIP_INTEGRATION"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 DEFAULT_SA_TIMEOUT_S = 30.0
 ASSETS_KEY = pytest.StashKey["ControlPlaneAssets | str"]()
+REAL_CLUSTER_KEY = pytest.StashKey["LocalCluster | str"]()
+REALNODE_DIR = HERE / "realnode"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -32,6 +37,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if HERE in item.path.resolve().parents:
             item.add_marker(pytest.mark.integration)
+        if REALNODE_DIR in item.path.resolve().parents:
+            item.add_marker(pytest.mark.realnode)
 
 
 def _locate_assets() -> ControlPlaneAssets | str:
@@ -54,8 +61,37 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         if reporter is not None:
             reporter.write_line("integration: locating control plane binaries (a cold build takes 10-40 min)")
-        session.config.stash[ASSETS_KEY] = _locate_assets()
-    return (yield)
+        session.config.stash[ASSETS_KEY] = assets = _locate_assets()
+        if any(item.get_closest_marker("realnode") for item in session.items) and not isinstance(assets, str):
+            if reporter is not None:
+                reporter.write_line("realnode: node components and images (cold: builds them, ~15 min)")
+            session.config.stash[REAL_CLUSTER_KEY] = _start_real_cluster(assets)
+    try:
+        return (yield)
+    finally:
+        _stop_real_cluster(session)
+
+
+def _start_real_cluster(assets: ControlPlaneAssets) -> LocalCluster | str:
+    """One cluster with a real node for the whole session: its network guard then watches every test."""
+    cluster = LocalCluster(ClusterConfig(assets=assets, real_node=True, startup_timeout=120))
+    try:
+        return cluster.start(controllers=True, scheduler=True, with_nodes=False)
+    except (AssetsError, ComponentError, RealNodeError, ImageBuildError, OSError) as err:
+        return f"{type(err).__name__}: {err}"
+
+
+def _stop_real_cluster(session: pytest.Session) -> None:
+    """Stop the real node; packets its guard dropped (bound off this machine) fail the session."""
+    cluster = session.config.stash.get(REAL_CLUSTER_KEY, None)
+    if not isinstance(cluster, LocalCluster):
+        return
+    cluster.stop()
+    if cluster.dropped_packets:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"realnode: the network guard dropped {cluster.dropped_packets} packets", red=True)
+        session.testsfailed += 1
 
 
 @pytest.fixture(scope="session")
@@ -68,6 +104,17 @@ def cluster(pytestconfig: pytest.Config) -> Iterator[LocalCluster]:
     local = LocalCluster(ClusterConfig(assets=assets))
     with local.start(controllers=True, scheduler=True, with_nodes=True):
         yield local
+
+
+@pytest.fixture(scope="session")
+def real_cluster(pytestconfig: pytest.Config) -> LocalCluster:
+    """The session's cluster with a real node (started before the first test, see pytest_runtestloop)."""
+    if os.environ.get(SKIP_ENV) == "1":
+        pytest.skip(f"{SKIP_ENV}=1")
+    found = pytestconfig.stash.get(REAL_CLUSTER_KEY, None)
+    if not isinstance(found, LocalCluster):
+        pytest.fail(f"the real node could not start (set {SKIP_ENV}=1 to skip):\n{found}", pytrace=False)
+    return found
 
 
 @pytest.fixture(scope="session")

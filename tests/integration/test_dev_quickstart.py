@@ -1,4 +1,8 @@
-"""The README quick start: `mlopsctl dev` brings every example to Ready, and --stop cleans up."""
+"""The README quick start: `mlopsctl dev` brings every example to Ready, and --stop cleans up.
+
+Here on kwok nodes: the session's real-node cluster owns this machine's one real node while the suite runs
+(tests/integration/realnode covers real pods; docs/testing.md has the real-node `mlopsctl dev` timings).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def test_mlopsctl_dev_brings_every_example_to_ready_and_stops_cleanly(tmp_path: Path) -> None:
     mlopsctl = [sys.executable, "-m", "mlops_operator.cli.main", "dev", "--state-dir", str(tmp_path / "dev")]
+    mlopsctl += ["--nodes", "kwok"]
     started = subprocess.run(
         [*mlopsctl, "--detach", "--timeout", "120"], cwd=REPO, capture_output=True, text=True, timeout=300, check=False
     )

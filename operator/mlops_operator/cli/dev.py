@@ -1,8 +1,10 @@
-"""Run everything locally: a real control plane with fake nodes, our CRDs, the operator and the examples.
+"""Run everything locally: a real control plane and a real node, our CRDs, the operator and the examples.
 
-Starts etcd, kube-apiserver, controller-manager, scheduler and kwok (fake ML nodes) on 127.0.0.1, installs
-the Gateway API and our CRDs, runs the operator, applies examples/, waits until every resource is Ready
-and prints their status and the objects the operator created. The kubeconfig is written to
+Starts etcd, kube-apiserver, controller-manager and scheduler, plus one real node (kubelet, containerd,
+runc, CNI bridge, kube-proxy) labelled and tainted like an ML node pool, with our images built from the
+Dockerfile into a local registry (`--nodes kwok` uses kwok fake nodes instead: no root, no containers).
+Installs the Gateway API and our CRDs, runs the operator, applies examples/, waits until every resource
+is Ready and prints their status and the objects the operator created. The kubeconfig is written to
 .mlops-dev/kubeconfig so kubectl and mlopsctl in another shell can use the cluster. Ctrl-C stops
 everything; --detach leaves it running for scripts, --stop stops a detached one.
 """
@@ -27,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detach", action="store_true", help="leave the cluster and operator running and exit")
     parser.add_argument("--stop", action="store_true", help="stop a cluster started with --detach")
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help="where state and kubeconfig go")
+    parser.add_argument(
+        "--nodes",
+        choices=("real", "kwok"),
+        default="real",
+        help="real: pods run on a local kubelet (needs root; default); kwok: fake nodes, pods never run",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -43,8 +51,12 @@ def run(args: argparse.Namespace) -> int:
     work = args.state_dir.resolve() / "cluster"
     shutil.rmtree(work, ignore_errors=True)
     started = time.monotonic()
-    cluster = LocalCluster(ClusterConfig(work_dir=work, keep_work_dir=args.detach, die_with_parent=not args.detach))
-    cluster.start()
+    real = args.nodes == "real"
+    config = ClusterConfig(
+        work_dir=work, keep_work_dir=args.detach, die_with_parent=not args.detach, real_node=real, startup_timeout=120
+    )
+    cluster = LocalCluster(config)
+    cluster.start(with_nodes=not real)
     try:
         code = _run_on(cluster, args, started)
     except BaseException:
@@ -69,7 +81,8 @@ def _run_on(cluster: object, args: argparse.Namespace, started: float) -> int:
     res.apply_all(kube, res.crd_documents())
     _wait_crds(kube)
     res.apply_all(kube, res.gateway_documents())
-    operator = _start_operator(kubeconfig, args.state_dir, detach=args.detach)
+    scoring_image = cluster.images.scoring if cluster.images is not None else None
+    operator = _start_operator(kubeconfig, args.state_dir, detach=args.detach, scoring_image=scoring_image)
     res.apply_all(kube, res.model_configmaps(args.examples))
     res.apply_all(kube, res.example_documents(args.examples))
     items = res.wait_ready(kube, args.timeout)
@@ -97,9 +110,13 @@ def _wait_crds(kube: object, timeout: float = 30.0) -> None:
         time.sleep(0.2)
 
 
-def _start_operator(kubeconfig: Path, state_dir: Path, detach: bool) -> subprocess.Popen[bytes]:
+def _start_operator(
+    kubeconfig: Path, state_dir: Path, detach: bool, scoring_image: str | None
+) -> subprocess.Popen[bytes]:
     log = (state_dir / "operator.log").open("ab")
     env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    if scoring_image:  # the image built from our Dockerfile, served by the local registry
+        env["MLOPS_SCORING_IMAGE"] = scoring_image
     argv = [sys.executable, "-m", "mlops_operator.cli.main", "operator", "--liveness", ""]
     process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=detach)
     (state_dir / "operator.pid").write_text(str(process.pid))

@@ -1,4 +1,5 @@
-"""Where the control-plane binaries come from: a directory named by the user, or hack/controlplane/build.sh."""
+"""Where the binaries come from: directories named by the user, or hack/controlplane/build.sh and
+hack/dataplane/build.sh (the real node's components)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ ASSETS_ENV = "MLOPS_CONTROLPLANE_ASSETS"
 BUILD_SCRIPT = Path("hack") / "controlplane" / "build.sh"
 BINARIES = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubectl", "kwok")
 BUILD_TIMEOUT_S = 3600.0
+DATAPLANE_ENV = "MLOPS_DATAPLANE_ASSETS"
+DATAPLANE_SCRIPT = Path("hack") / "dataplane" / "build.sh"
+DATAPLANE_BINARIES = (
+    "runc", "containerd", "containerd-shim-runc-v2", "bridge", "host-local", "loopback", "registry", "crane",
+    "buildkitd", "buildctl", "pause",
+)  # fmt: skip
 
 
 class AssetsError(RuntimeError):
@@ -55,12 +62,12 @@ def assets_from_dir(directory: Path) -> ControlPlaneAssets:
     return assets
 
 
-def build_assets(repo_root: Path, log_path: Path | None = None) -> ControlPlaneAssets:
-    """Run the build script (a no-op when its cache is warm) and use the directory it prints last."""
-    script = repo_root / BUILD_SCRIPT
-    env = {k: v for k, v in os.environ.items() if k != ASSETS_ENV}
+def run_build_script(repo_root: Path, script: Path, log_path: Path | None = None) -> Path:
+    """Run a hack/*/build.sh (a no-op when its cache is warm) and return the directory it prints last."""
+    script = repo_root / script
+    env = {k: v for k, v in os.environ.items() if k not in (ASSETS_ENV, DATAPLANE_ENV)}
     started = time.monotonic()
-    logger.info("running %s (cold builds take 20-40 min, cached runs under a second)", script)
+    logger.info("running %s (a cold build takes minutes, a cached run under a second)", script)
     result = subprocess.run(
         ["bash", str(script)],
         cwd=repo_root,
@@ -79,8 +86,22 @@ def build_assets(repo_root: Path, log_path: Path | None = None) -> ControlPlaneA
     lines = result.stdout.strip().splitlines()
     if not lines:
         raise AssetsError(f"{script} printed no output directory; stderr:\n{result.stderr[-4000:]}")
-    logger.info("control plane assets ready in %.1fs", time.monotonic() - started)
-    return assets_from_dir(Path(lines[-1]))
+    logger.info("%s done in %.1fs", script.parent.name, time.monotonic() - started)
+    return Path(lines[-1])
+
+
+def build_assets(repo_root: Path, log_path: Path | None = None) -> ControlPlaneAssets:
+    return assets_from_dir(run_build_script(repo_root, BUILD_SCRIPT, log_path))
+
+
+def find_dataplane_bin(repo_root: Path | None = None, log_path: Path | None = None) -> Path:
+    """The real node's binaries: $MLOPS_DATAPLANE_ASSETS if set, else hack/dataplane/build.sh's output."""
+    named = os.environ.get(DATAPLANE_ENV)
+    directory = Path(named) if named else run_build_script(repo_root or find_repo_root(), DATAPLANE_SCRIPT, log_path)
+    bin_dir = directory / "bin" if (directory / "bin").is_dir() else directory
+    if missing := [name for name in DATAPLANE_BINARIES if not os.access(bin_dir / name, os.X_OK)]:
+        raise AssetsError(f"{bin_dir} lacks executable {', '.join(missing)}")
+    return bin_dir
 
 
 def find_assets(repo_root: Path | None = None, log_path: Path | None = None) -> ControlPlaneAssets:

@@ -1,5 +1,6 @@
-"""LocalCluster: etcd, kube-apiserver and optionally kube-controller-manager, kube-scheduler and kwok
-with fake nodes, as plain processes on 127.0.0.1 in a throwaway work dir.
+"""LocalCluster: etcd, kube-apiserver and optionally kube-controller-manager, kube-scheduler, kwok with
+fake nodes and one real node (containerd + kubelet + kube-proxy, see realnode.py) with a local image
+registry, as plain processes on this machine in a throwaway work dir.
 
     with LocalCluster().start(controllers=False, scheduler=False, with_nodes=False) as cluster:
         cluster.kubectl("get", "namespaces")
@@ -8,6 +9,7 @@ with fake nodes, as plain processes on 127.0.0.1 in a throwaway work dir.
 from __future__ import annotations
 
 import atexit
+import dataclasses
 import functools
 import logging
 import shutil
@@ -24,8 +26,10 @@ from typing import Self
 from kubernetes import client
 
 from mlops_operator.devcluster import components as comp
-from mlops_operator.devcluster.assets import ControlPlaneAssets, find_assets
+from mlops_operator.devcluster import nodenet
+from mlops_operator.devcluster.assets import ControlPlaneAssets, find_assets, find_dataplane_bin, find_repo_root
 from mlops_operator.devcluster.crds import crd_names, wait_established, yaml_files
+from mlops_operator.devcluster.images import ProjectImages, ensure_images
 from mlops_operator.devcluster.kubeconfig import write_cert_kubeconfig
 from mlops_operator.devcluster.nodes import NodePool, create_fake_nodes, default_pools, wait_nodes_ready
 from mlops_operator.devcluster.pki import ClusterPki, generate_pki
@@ -39,6 +43,8 @@ from mlops_operator.devcluster.process import (
     log_tail,
     probe_http,
 )
+from mlops_operator.devcluster.realnode import NodeBinaries, RealNode, RealNodeError, RealNodeSpec, wait_node_ready
+from mlops_operator.devcluster.registry import LocalRegistry, default_storage
 from mlops_operator.devcluster.state import ClusterState, ProcessRecord, write_state
 
 logger = logging.getLogger(__name__)
@@ -61,6 +67,9 @@ class ClusterConfig:
     """Seconds from launching etcd until every requested component is ready."""
     controller_service_accounts: bool = True
     """Run each controller as its own ServiceAccount (like real clusters); False saves ~5 s of startup."""
+    real_node: bool = False
+    """Run one real node (kubelet, containerd, runc, CNI, kube-proxy) with a local registry and our images."""
+    real_node_spec: RealNodeSpec = field(default_factory=RealNodeSpec)
     keep_work_dir: bool = False
     die_with_parent: bool = True
     """Children get SIGKILL if this process dies; must be False for clusters that outlive it (detach)."""
@@ -86,6 +95,11 @@ class LocalCluster:
         self.node_names: list[str] = []
         self.controllers = False
         self._used = False
+        self.real_node: RealNode | None = None
+        self.registry: LocalRegistry | None = None
+        self.images: ProjectImages | None = None
+        self.dropped_packets: int | None = None
+        """The network guard's final count, read when the real node is cleaned up (expected: 0)."""
 
     # ---- what users read -------------------------------------------------------------------------
     @property
@@ -131,9 +145,11 @@ class LocalCluster:
         self._used = True
         assets = self.assets  # may build; not part of the startup deadline
         atexit.register(self.stop)
-        started = time.monotonic()
-        deadline = started + self.config.startup_timeout
         try:
+            if self.config.real_node:
+                self._prepare_real_node(scheduler=scheduler)  # may build images: not part of the deadline either
+            started = time.monotonic()
+            deadline = started + self.config.startup_timeout
             self._prepare_files()
             self._launch("etcd", comp.etcd_argv(assets.binary("etcd"), self.layout, self.ports))
             self._processes[-1].wait_ready(lambda: probe_http(self.ports.etcd_client, "/readyz"), deadline)
@@ -146,6 +162,8 @@ class LocalCluster:
                     self._await("kube-controller-manager", functools.partial(_wait_controllers, api, deadline))
                 if with_nodes:
                     self._await("kwok", functools.partial(wait_nodes_ready, api, self.node_names, deadline))
+                if self.real_node is not None:
+                    self._start_real_node(api, deadline)
         except BaseException:
             self._stop_after_failure()
             raise
@@ -159,6 +177,7 @@ class LocalCluster:
         for process in reversed(self._processes):
             process.stop()
         self._processes.clear()
+        self._cleanup_real_node()
         if self._owns_work_dir and not self.config.keep_work_dir:
             shutil.rmtree(self.work_dir, ignore_errors=True)
 
@@ -180,6 +199,10 @@ class LocalCluster:
             ca_cert=str(self.ca_cert_path),
             processes=records,
         )
+        if self.real_node is not None:
+            state = dataclasses.replace(state, node_dir=str(self.real_node.layout.root))
+            self.real_node.claim(self.pids["kubelet"])
+            self.real_node = None  # the state file owns its cleanup now
         path = write_state(state_dir, state)
         atexit.unregister(self.stop)
         self._processes.clear()
@@ -274,14 +297,14 @@ class LocalCluster:
         """Fresh certificates and an empty etcd every time, even in a reused work dir."""
         shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
         self.layout.logs_dir.mkdir(parents=True, exist_ok=True)
-        generate_pki(self.layout.pki_dir)
+        generate_pki(self.layout.pki_dir, (nodenet.NODE_GATEWAY,) if self.real_node is not None else ())
         write_cert_kubeconfig(
             self.kubeconfig_path, self.server_url, self.pki.ca_cert, self.pki.admin_cert, self.pki.admin_key
         )
         comp.write_component_configs(self.layout)
 
-    def _launch(self, name: str, argv: list[str]) -> ManagedProcess:
-        process = ManagedProcess(name, argv, self.layout.log(name))
+    def _launch(self, name: str, argv: list[str], extra_env: dict[str, str] | None = None) -> ManagedProcess:
+        process = ManagedProcess(name, argv, self.layout.log(name), env=child_env(extra_env))
         self._processes.append(process)
         process.start(die_with_parent=self.config.die_with_parent)
         return process
@@ -295,7 +318,12 @@ class LocalCluster:
     def _start_apiserver(self, deadline: float, *, service_account_admission: bool) -> None:
         binary = self.assets.binary("kube-apiserver")
         argv = comp.apiserver_argv(
-            binary, self.layout, self.ports, self.pki, service_account_admission=service_account_admission
+            binary,
+            self.layout,
+            self.ports,
+            self.pki,
+            service_account_admission=service_account_admission,
+            node_address=nodenet.NODE_GATEWAY if self.real_node is not None else None,
         )
         apiserver = self._launch("kube-apiserver", argv)
         context = self._tls_context(client_cert=True)
@@ -336,8 +364,64 @@ class LocalCluster:
         for process in reversed(self._processes):
             process.stop()
         self._processes.clear()
+        self._cleanup_real_node()
         shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
         logger.error("local cluster failed to start; logs kept in %s", self.logs_dir)
+
+    # ---- the real node ---------------------------------------------------------------------------
+    def _prepare_real_node(self, *, scheduler: bool) -> None:
+        """Binaries, network, registry and images: everything the node needs before the apiserver starts."""
+        if not scheduler:
+            raise RealNodeError("a real node needs the scheduler: start(scheduler=True)")
+        repo_root = self.config.repo_root
+        dataplane_bin = find_dataplane_bin(repo_root, self.layout.log("dataplane-build"))
+        if not (self.assets.bin_dir / "kubelet").is_file():
+            raise RealNodeError(f"{self.assets.bin_dir} has no kubelet; rebuild with hack/controlplane/build.sh")
+        self.real_node = RealNode(self.work_dir / "node", NodeBinaries(dataplane_bin, self.assets.bin_dir),
+                                  self.config.real_node_spec)  # fmt: skip
+        ranges = nodenet.GuardedRanges(fake_pods=comp.POD_CIDR, services=comp.SERVICE_CIDR)
+        self.real_node.prepare(ranges, self.ports.apiserver)
+        registry = LocalRegistry(dataplane_bin / "registry", self.layout.logs_dir, default_storage())
+        self.registry = registry
+        registry.start(die_with_parent=self.config.die_with_parent)
+        if registry.process is not None:
+            self._processes.append(registry.process)
+        self.images = ensure_images(repo_root or find_repo_root(), dataplane_bin, registry)
+
+    def _start_real_node(self, api: client.ApiClient, deadline: float) -> None:
+        node, registry = self.real_node, self.registry
+        assert node is not None
+        assert registry is not None
+        node.start(self._launch, self.server_url, self.pki, registry.port, deadline)
+        core = client.CoreV1Api(api)
+        self._await(
+            "kubelet",
+            functools.partial(
+                wait_node_ready,
+                lambda: _node_ready(core, node.name),
+                deadline,
+                lambda: log_tail(self.layout.log("kubelet")),
+            ),
+        )
+        self.node_names.append(node.name)
+
+    def _cleanup_real_node(self) -> None:
+        if self.real_node is not None:
+            self.dropped_packets = self.real_node.cleanup()
+            self.real_node = None
+
+    def guard_packets(self) -> int | None:
+        """Packets the real node's network guard dropped (bound off this machine); None without a node."""
+        return nodenet.guard_packets() if self.real_node is not None else None
+
+
+def _node_ready(core: client.CoreV1Api, name: str) -> bool:
+    try:
+        node = core.read_node(name)
+    except client.ApiException:
+        return False
+    conditions = (node.status.conditions if node.status else None) or []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
 def _wait_controllers(api: client.ApiClient, deadline: float) -> None:

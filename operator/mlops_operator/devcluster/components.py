@@ -6,8 +6,9 @@ Why the less obvious flags are there:
   unless the endpoint reconciler is off (k/k#138102). Nothing in-cluster needs the `kubernetes` Endpoints.
 - `--kubelet-preferred-address-types=InternalIP` and kwok's `--node-ip=127.0.0.1`: `kubectl logs/exec`
   makes the apiserver dial the node; this keeps that dial on loopback instead of resolving a node name.
-- `--service-cluster-ip-range` / kwok `--cidr`: addresses are only allocated and written into objects.
-  There is no kube-proxy and no CNI, so nothing ever routes to them, and nothing here may try.
+- `--service-cluster-ip-range` / kwok `--cidr`: without a real node, addresses are only allocated and
+  written into objects; nothing routes to them and nothing here may try. With a real node (realnode.py),
+  kube-proxy serves ClusterIPs on this machine and an nftables guard drops anything else in these ranges.
 """
 
 from __future__ import annotations
@@ -99,16 +100,29 @@ def etcd_argv(binary: Path, layout: Layout, ports: Ports) -> list[str]:
     ]
 
 
+def _advertise_flags(node_address: str | None) -> list[str]:
+    """Loopback only, unless a real node runs: its pods reach the apiserver through the `kubernetes`
+    Service, whose endpoint the apiserver then keeps at the node bridge's address (the nftables guard
+    drops connections to the port from any other interface)."""
+    if node_address is None:
+        return [f"--bind-address={LOOPBACK}", f"--advertise-address={LOOPBACK}", "--endpoint-reconciler-type=none"]
+    return ["--bind-address=0.0.0.0", f"--advertise-address={node_address}"]
+
+
 def apiserver_argv(
-    binary: Path, layout: Layout, ports: Ports, pki: ClusterPki, *, service_account_admission: bool
+    binary: Path,
+    layout: Layout,
+    ports: Ports,
+    pki: ClusterPki,
+    *,
+    service_account_admission: bool,
+    node_address: str | None = None,
 ) -> list[str]:
     argv = [
         str(binary),
         f"--etcd-servers={_url(ports.etcd_client)}",
-        f"--bind-address={LOOPBACK}",
         f"--secure-port={ports.apiserver}",
-        f"--advertise-address={LOOPBACK}",
-        "--endpoint-reconciler-type=none",
+        *_advertise_flags(node_address),
         f"--cert-dir={layout.pki_dir}",
         f"--tls-cert-file={pki.serving_cert}",
         f"--tls-private-key-file={pki.serving_key}",
@@ -119,6 +133,8 @@ def apiserver_argv(
         f"--service-account-signing-key-file={pki.sa_private_key}",
         f"--service-cluster-ip-range={SERVICE_CIDR}",
         "--kubelet-preferred-address-types=InternalIP",
+        f"--kubelet-client-certificate={pki.kubelet_client_cert}",  # kubectl logs/exec on the real node
+        f"--kubelet-client-key={pki.kubelet_client_key}",
         "--allow-privileged=true",
         "--profiling=false",
     ]

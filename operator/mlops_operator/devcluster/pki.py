@@ -19,7 +19,9 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 VALIDITY = datetime.timedelta(days=365)
 CLOCK_SKEW = datetime.timedelta(minutes=5)
-SERVING_IPS = ("127.0.0.1",)
+# 10.96.0.1 is the `kubernetes` Service's ClusterIP (first address of the service range): in-cluster clients
+# on the real node reach the apiserver through it.
+SERVING_IPS = ("127.0.0.1", "10.96.0.1")
 SERVING_DNS = (
     "localhost",
     "kubernetes",
@@ -29,6 +31,7 @@ SERVING_DNS = (
 )
 ADMIN_USER = "mlops-dev-admin"
 ADMIN_GROUP = "system:masters"
+KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -62,6 +65,15 @@ class ClusterPki:
     @property
     def admin_key(self) -> Path:
         return self.directory / "admin.key"
+
+    @property
+    def kubelet_client_cert(self) -> Path:
+        """The apiserver's client certificate towards kubelets (`kubectl logs/exec` on real nodes)."""
+        return self.directory / "apiserver-kubelet-client.crt"
+
+    @property
+    def kubelet_client_key(self) -> Path:
+        return self.directory / "apiserver-kubelet-client.key"
 
     @property
     def sa_public_key(self) -> Path:
@@ -153,26 +165,33 @@ def _write_key(path: Path, key: PrivateKey) -> None:
     path.write_bytes(pem)
 
 
-def _serving_sans() -> list[x509.GeneralName]:
-    ips: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(ip)) for ip in SERVING_IPS]
+def _serving_sans(extra_ips: Sequence[str] = ()) -> list[x509.GeneralName]:
+    ips: list[x509.GeneralName] = [x509.IPAddress(ipaddress.ip_address(ip)) for ip in (*SERVING_IPS, *extra_ips)]
     return ips + [x509.DNSName(name) for name in SERVING_DNS]
 
 
-def generate_pki(directory: Path) -> ClusterPki:
-    """Write a fresh CA, the apiserver serving pair, the admin client pair and the SA key pair."""
+def generate_pki(directory: Path, extra_serving_ips: Sequence[str] = ()) -> ClusterPki:
+    """Write a fresh CA, the apiserver serving pair, the admin and kubelet-client pairs and the SA key pair.
+
+    `extra_serving_ips`: more addresses the apiserver answers on (the real node's bridge address).
+    """
     directory.mkdir(parents=True, exist_ok=True)
     pki = ClusterPki(directory)
     ca = _make_ca()
     _write_cert(pki.ca_cert, ca[0])
     _write_key(pki.ca_key, ca[1])
 
-    serving = _issue(ca, _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, _serving_sans())
+    serving = _issue(ca, _name("kube-apiserver"), ExtendedKeyUsageOID.SERVER_AUTH, _serving_sans(extra_serving_ips))
     _write_cert(pki.serving_cert, serving[0])
     _write_key(pki.serving_key, serving[1])
 
     admin = _issue(ca, _name(ADMIN_USER, ADMIN_GROUP), ExtendedKeyUsageOID.CLIENT_AUTH)
     _write_cert(pki.admin_cert, admin[0])
     _write_key(pki.admin_key, admin[1])
+
+    kubelet_client = _issue(ca, _name(KUBELET_CLIENT_USER, ADMIN_GROUP), ExtendedKeyUsageOID.CLIENT_AUTH)
+    _write_cert(pki.kubelet_client_cert, kubelet_client[0])
+    _write_key(pki.kubelet_client_key, kubelet_client[1])
 
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_key(pki.sa_private_key, sa_key)
@@ -207,12 +226,26 @@ def write_loopback_tls(directory: Path) -> LoopbackTls:
 
 def write_server_cert(tls: LoopbackTls, dns_name: str) -> tuple[Path, Path]:
     """Issue a server certificate for ``dns_name`` from the loopback CA; returns the (cert, key) PEM paths."""
-    ca_cert = x509.load_pem_x509_certificate(tls.ca_cert.read_bytes())
-    ca_key = serialization.load_pem_private_key(tls.ca_key.read_bytes(), password=None)
-    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
-        raise TypeError(f"{tls.ca_key}: not an EC key")
-    cert, key = _issue((ca_cert, ca_key), _name(dns_name), ExtendedKeyUsageOID.SERVER_AUTH, [x509.DNSName(dns_name)])
+    ca = _load_ca_files(tls.ca_cert, tls.ca_key)
+    cert, key = _issue(ca, _name(dns_name), ExtendedKeyUsageOID.SERVER_AUTH, [x509.DNSName(dns_name)])
     paths = tls.ca_cert.parent / f"{dns_name}.pem", tls.ca_cert.parent / f"{dns_name}.key"
     _write_cert(paths[0], cert)
     _write_key(paths[1], key)
     return paths
+
+
+def _load_ca_files(cert_path: Path, key_path: Path) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+    ca_cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    ca_key = serialization.load_pem_private_key(key_path.read_bytes(), password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise TypeError(f"{key_path}: not an EC key")
+    return ca_cert, ca_key
+
+
+def write_client_cert(pki: ClusterPki, user: str, group: str, cert_path: Path, key_path: Path) -> None:
+    """Issue a client certificate for `user` in `group` from the cluster CA (a kubelet's node identity:
+    `system:node:<name>` in `system:nodes`, which the Node authorizer recognises)."""
+    cert, key = _issue(_load_ca_files(pki.ca_cert, pki.ca_key), _name(user, group), ExtendedKeyUsageOID.CLIENT_AUTH)
+    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    _write_cert(cert_path, cert)
+    _write_key(key_path, key)

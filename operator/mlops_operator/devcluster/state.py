@@ -33,6 +33,8 @@ class ClusterState:
     server_url: str
     ca_cert: str
     processes: list[ProcessRecord] = field(default_factory=list)
+    node_dir: str | None = None
+    """The real node's directory, if the cluster has one: its leftovers are cleaned from there."""
     version: int = STATE_VERSION
 
 
@@ -72,6 +74,10 @@ def stop_from_state(state_dir: Path, *, remove_work_dir: bool | None = None) -> 
     ]
     if survivors:
         raise RuntimeError(f"could not stop {', '.join(survivors)}; state kept in {state_path(state_dir)}")
+    if state.node_dir is not None:
+        from mlops_operator.devcluster.realnode import cleanup_node  # realnode imports this module's users
+
+        cleanup_node(Path(state.node_dir))
     if remove_work_dir if remove_work_dir is not None else state.owns_work_dir:
         shutil.rmtree(state.work_dir, ignore_errors=True)
     state_path(state_dir).unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 from typing import Any
@@ -57,4 +58,17 @@ def stop_requeues(memo: kopf.Memo, **_: Any) -> None:
 @kopf.on.login()
 def login(**kwargs: Any) -> Any:
     """In-cluster service account first, then $KUBECONFIG read at login time (not at import time)."""
-    return kopf.login_with_service_account(**kwargs) or kopf.login_with_kubeconfig(**kwargs)
+    in_cluster = kopf.login_with_service_account(**kwargs)
+    if in_cluster is not None:
+        return _service_host(in_cluster)
+    return kopf.login_with_kubeconfig(**kwargs)
+
+
+def _service_host(info: kopf.ConnectionInfo) -> kopf.ConnectionInfo:
+    """The apiserver at $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, as client-go's in-cluster config
+    does: kopf's default `kubernetes.default.svc` needs cluster DNS, which not every cluster serves."""
+    host, port = os.environ.get("KUBERNETES_SERVICE_HOST"), os.environ.get("KUBERNETES_SERVICE_PORT")
+    if not host or not port:
+        return info
+    host = f"[{host}]" if ":" in host else host  # IPv6
+    return dataclasses.replace(info, server=f"https://{host}:{port}")

@@ -160,6 +160,8 @@ def _fetch_container(md: ModelDeployment, source: ModelSource, inputs: WorkloadI
         "volumeMounts": [{"name": "model", "mountPath": model_dir(md)}, {"name": "tmp", "mountPath": "/tmp"}],
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "securityContext": _security_context(),
+        # A failed fetch puts its last log lines into the pod status, and from there into ours.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
     }
 
 
@@ -175,6 +177,8 @@ def _scoring_container(md: ModelDeployment, source: ModelSource, inputs: Workloa
         "readinessProbe": _probe(md.spec.readiness_probe, "/readiness"),
         "volumeMounts": _mounts(md, source),
         "securityContext": _security_context(),
+        # A score.py whose init() raises puts its traceback into the pod status, and from there into ours.
+        "terminationMessagePolicy": "FallbackToLogsOnError",
     }
 
 

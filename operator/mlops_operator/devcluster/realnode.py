@@ -1,0 +1,284 @@
+"""One real node: containerd + runc + CNI bridge + kubelet + kube-proxy, running pods on this machine.
+
+The node joins the LocalCluster with its own client certificate (`system:node:mlops-node-0`), labelled and
+tainted like the recipe's ML node pool, so ModelDeployment pods land on it. Only one real node runs on a
+machine at a time (the bridge, the nftables tables and `/kubepods` are machine-wide); a lock file says whose
+it is. `cleanup_node` removes everything the node leaves behind (processes, mounts, cgroups, network,
+sysctls) from what is on disk, so it also mends a run that was killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from mlops_operator.devcluster import nodenet
+from mlops_operator.devcluster.nodeconfig import (
+    NODE_NAME,
+    NodeLayout,
+    containerd_argv,
+    containerd_config,
+    kube_proxy_argv,
+    kube_proxy_config,
+    kubelet_argv,
+    kubelet_config,
+    client_kubeconfig,
+    registry_hosts_toml,
+)
+from mlops_operator.devcluster.nodes import MLPOOL_TAINT
+from mlops_operator.devcluster.pki import ClusterPki, write_client_cert
+from mlops_operator.devcluster.process import ComponentError, ManagedProcess, free_ports, probe_http
+
+logger = logging.getLogger(__name__)
+
+LOCK_FILE = Path("/run/mlops-operator/realnode.json")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+POD_CGROUP = "kubepods"
+NODE_BINARIES = ("runc", "containerd", "containerd-shim-runc-v2", "bridge", "host-local", "loopback")
+DEFAULT_LABELS: Mapping[str, str] = {"agentpool": "mlpool", "dataplane": "real"}
+
+Launch = Callable[[str, list[str], dict[str, str]], ManagedProcess]
+"""Starts a component as (name, argv, extra environment) and keeps it with the cluster's processes."""
+
+
+class RealNodeError(RuntimeError):
+    """The real node cannot run here; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class RealNodeSpec:
+    """How the real node registers: labels and taints like an AKS ML node pool by default."""
+
+    labels: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+    taints: tuple[Mapping[str, str], ...] = (MLPOOL_TAINT,)
+
+
+@dataclass(frozen=True)
+class NodeBinaries:
+    dataplane_bin: Path
+    """hack/dataplane/build.sh output: runc, containerd, shim, CNI plugins, registry, crane, buildkit."""
+    controlplane_bin: Path
+    """hack/controlplane/build.sh output: kubelet, kube-proxy."""
+
+
+def check_host() -> None:
+    """Fail early, with the fix, where the node cannot work."""
+    if os.geteuid() != 0:
+        raise RealNodeError("a real node needs root (kubelet, containerd and the bridge); run as root")
+    if not (CGROUP_ROOT / "memory").is_dir() and not (CGROUP_ROOT / "cgroup.controllers").is_file():
+        raise RealNodeError(f"no cgroup hierarchy under {CGROUP_ROOT}")
+    claim = read_lock()
+    if claim is not None and _pid_alive(int(claim.get("pid", 0))):
+        raise RealNodeError(
+            f"another real node runs on this machine (pid {claim['pid']}, {claim['node_dir']}); "
+            "stop it first (`mlopsctl dev --stop`)"
+        )
+    if claim is not None:
+        logger.warning("cleaning up after a real node that did not stop: %s", claim["node_dir"])
+        cleanup_node(Path(claim["node_dir"]))
+
+
+def read_lock() -> dict[str, str] | None:
+    try:
+        data: dict[str, str] = json.loads(LOCK_FILE.read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return data
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RealNode:
+    """Prepare the network before the apiserver starts, start the node after it, clean up after stop."""
+
+    def __init__(self, root: Path, binaries: NodeBinaries, spec: RealNodeSpec | None = None) -> None:
+        self.layout = NodeLayout(root)
+        self.binaries = binaries
+        self.spec = spec or RealNodeSpec()
+        self.name = NODE_NAME
+        self._services = "10.96.0.0/16"
+
+    def prepare(self, ranges: nodenet.GuardedRanges, apiserver_port: int) -> None:
+        """Bridge (the apiserver and kubelet bind to its address) and the leak guard; saves sysctls."""
+        check_host()
+        root = self.layout.root
+        root.mkdir(parents=True, exist_ok=True)
+        self.claim(os.getpid())
+        (root / "sysctls.json").write_text(json.dumps(nodenet.read_sysctls()))
+        self._services = ranges.services
+        nodenet.create_bridge(ranges.services)
+        nodenet.install_guard(ranges, apiserver_port)
+
+    def claim(self, pid: int) -> None:
+        """Record who runs the node: this process, or its kubelet once a detached cluster outlives us."""
+        LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
+        LOCK_FILE.write_text(json.dumps({"pid": str(pid), "node_dir": str(self.layout.root)}))
+
+    def start(self, launch: Launch, server_url: str, pki: ClusterPki, registry_port: int, deadline: float) -> None:
+        """containerd, then kubelet and kube-proxy (both need only the apiserver and containerd)."""
+        self._write_files(server_url, pki, registry_port)
+        ctrd = self.binaries.dataplane_bin / "containerd"
+        # containerd finds containerd-shim-runc-v2 on its PATH.
+        path = {"PATH": f"{self.layout.bin_dir}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+        containerd = launch("containerd", containerd_argv(ctrd, self.layout), path)
+        containerd.wait_ready(self.layout.containerd_socket.exists, deadline)
+        healthz, proxy_metrics, proxy_healthz = free_ports(3)
+        _write_yaml(self.layout.kubelet_config, kubelet_config(self.layout, pki.ca_cert, healthz))
+        argv = kubelet_argv(
+            self.binaries.controlplane_bin / "kubelet",
+            self.layout,
+            dict(self.spec.labels),
+            tuple(dict(t) for t in self.spec.taints),
+        )
+        kubelet = launch("kubelet", argv, {})
+        _write_yaml(
+            self.layout.kube_proxy_config,
+            kube_proxy_config(self.layout.kube_proxy_kubeconfig, proxy_metrics, proxy_healthz),
+        )
+        proxy_argv = kube_proxy_argv(self.binaries.controlplane_bin / "kube-proxy", self.layout)
+        proxy = launch("kube-proxy", proxy_argv, {})
+        kubelet.wait_ready(lambda: probe_http(healthz, "/healthz"), deadline)
+        proxy.wait_ready(lambda: probe_http(proxy_healthz, "/healthz"), deadline)
+
+    def _write_files(self, server_url: str, pki: ClusterPki, registry_port: int) -> None:
+        layout = self.layout
+        for directory in (layout.bin_dir, layout.cni_conf_dir, layout.cni_bin_dir, layout.pod_logs):
+            directory.mkdir(parents=True, exist_ok=True)
+        for name in NODE_BINARIES:
+            target = layout.cni_bin_dir if name in ("bridge", "host-local", "loopback") else layout.bin_dir
+            link = target / name
+            link.unlink(missing_ok=True)
+            link.symlink_to(self.binaries.dataplane_bin / name)
+        layout.containerd_config.write_text(containerd_config(layout))
+        hosts = layout.registry_hosts / "_default"
+        hosts.mkdir(parents=True, exist_ok=True)
+        (hosts / "hosts.toml").write_text(registry_hosts_toml(registry_port))
+        conflist = nodenet.cni_conflist(layout.cni_data_dir, self._services)
+        (layout.cni_conf_dir / "10-mlops.conflist").write_text(json.dumps(conflist, indent=2))
+        layout.pod_resolv_conf.write_text("nameserver 127.0.0.1\noptions ndots:1 attempts:1 timeout:1\n")
+        identities = (
+            (f"system:node:{self.name}", "system:nodes", layout.kubelet_cert, layout.kubelet_key,
+             layout.kubelet_kubeconfig),
+            ("system:kube-proxy", "", layout.kube_proxy_cert, layout.kube_proxy_key, layout.kube_proxy_kubeconfig),
+        )  # fmt: skip
+        for user, group, cert, key, kubeconfig in identities:
+            write_client_cert(pki, user, group, cert, key)
+            _write_yaml(kubeconfig, client_kubeconfig(server_url, pki.ca_cert, cert, key))
+
+    def cleanup(self) -> int | None:
+        """Remove everything the node left; returns the guard's final count of dropped packets."""
+        return cleanup_node(self.layout.root)
+
+
+def _write_yaml(path: Path, data: object) -> None:
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def cleanup_node(root: Path) -> int | None:
+    """Idempotent teardown from what is on disk: processes, mounts, cgroups, network, sysctls, lock."""
+    layout = NodeLayout(root)
+    _kill_matching(str(layout.containerd_socket))  # shims (and a containerd that outlived its parent)
+    for _ in range(3):  # a process may fork while we kill; three sweeps catch it
+        _kill_cgroup_tree(POD_CGROUP)
+    _unmount_below(root)
+    _remove_cgroup_tree(POD_CGROUP)
+    nodenet.remove_kube_proxy_rules()
+    nodenet.remove_bridge()
+    packets = nodenet.remove_guard()
+    saved = root / "sysctls.json"
+    if saved.is_file():
+        nodenet.restore_sysctls(json.loads(saved.read_text()))
+    _remove_dangling_container_logs()
+    claim = read_lock()
+    if claim is not None and claim.get("node_dir") == str(root):
+        LOCK_FILE.unlink(missing_ok=True)
+    if packets:
+        logger.error("the network guard dropped %d packets bound off this machine", packets)
+    return packets
+
+
+def _kill_matching(needle: str) -> None:
+    """SIGKILL every process whose command line mentions `needle` (our socket path: our shims only)."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        with contextlib.suppress(OSError):
+            if needle in (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                os.kill(int(proc.name), signal.SIGKILL)
+
+
+def _hierarchies() -> list[Path]:
+    return [p for p in CGROUP_ROOT.iterdir() if p.is_dir()] if CGROUP_ROOT.is_dir() else []
+
+
+def _kill_cgroup_tree(name: str) -> None:
+    for hierarchy in _hierarchies():
+        for procs in (hierarchy / name).rglob("cgroup.procs"):
+            with contextlib.suppress(OSError, ValueError):
+                for pid in procs.read_text().split():
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(int(pid), signal.SIGKILL)
+    time.sleep(0.2)  # SIGKILL is asynchronous; let the kernel reap before the cgroups are removed
+
+
+def _remove_cgroup_tree(name: str) -> None:
+    """rmdir the pod cgroups deepest first in every hierarchy (runc leaves empty parents behind)."""
+    for hierarchy in _hierarchies():
+        top = hierarchy / name
+        if not top.is_dir():
+            continue
+        for directory in sorted((d for d in top.rglob("*") if d.is_dir()), key=lambda d: -len(d.parts)):
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        with contextlib.suppress(OSError):
+            top.rmdir()
+
+
+def _unmount_below(root: Path) -> None:
+    """Lazily unmount every mount point under `root` (kubelet's volumes and bind mount, pod netns, overlays)."""
+    prefix = str(root.resolve())
+    mounts = []
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            point = line.split()[4].replace("\\040", " ")
+            if point == prefix or point.startswith(prefix + "/"):
+                mounts.append(point)
+    for point in sorted(set(mounts), key=len, reverse=True):
+        if subprocess.run(["umount", "-l", point], capture_output=True, check=False).returncode != 0:
+            logger.warning("could not unmount %s", point)
+
+
+def _remove_dangling_container_logs() -> None:
+    """kubelet links /var/log/containers/* to pod logs (path fixed in kubelet); drop links into gone dirs."""
+    logs = Path("/var/log/containers")
+    if logs.is_dir():
+        for link in logs.iterdir():
+            if link.is_symlink() and not link.exists():
+                link.unlink(missing_ok=True)
+
+
+def wait_node_ready(is_ready: Callable[[], bool], deadline: float, log_tail: Callable[[], str]) -> None:
+    while not is_ready():
+        if time.monotonic() > deadline:
+            raise ComponentError("kubelet", "did not make its node Ready before the deadline", log_tail())
+        time.sleep(0.2)

@@ -1,0 +1,52 @@
+"""The operator (under KopfRunner) against the session's cluster with a real node, serving our image."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from kopf.testing import KopfRunner
+
+from mlops_operator.devcluster import LocalCluster
+from mlops_operator.kube import Kube, load_api_client
+
+from native_backend.helpers import apply_platform, start_operator
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="session")
+def real_kube(real_cluster: LocalCluster) -> Kube:
+    real_cluster.install_crds(*sorted((REPO / "crds").glob("*.yaml")))
+    real_cluster.install_gateway_api_crds()
+    return Kube(load_api_client(str(real_cluster.kubeconfig_path)))
+
+
+@pytest.fixture
+def real_namespace(real_cluster: LocalCluster, real_kube: Kube, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A namespace on the real-node cluster, deleted afterwards (its pods go with it)."""
+    name = f"rn-{request.node.name[:30].lower().replace('_', '-').strip('-')}-{uuid.uuid4().hex[:4]}"
+    real_kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+    yield name
+    real_kube.delete("v1", "Namespace", name)
+
+
+@pytest.fixture(scope="module")
+def real_operator(real_cluster: LocalCluster, real_kube: Kube) -> Iterator[KopfRunner]:
+    """The operator, configured to run our scoring image (built from the Dockerfile) on the real node."""
+    assert real_cluster.images is not None
+    saved = dict(os.environ)
+    os.environ["KUBECONFIG"] = str(real_cluster.kubeconfig_path)
+    os.environ["MLOPS_SCORING_IMAGE"] = real_cluster.images.scoring
+    os.environ["MLOPS_PROGRESS_REQUEUE_SECONDS"] = "1"
+    apply_platform(real_kube)
+    try:
+        with start_operator() as runner:
+            yield runner
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    assert runner.exception is None, runner.exception
