@@ -26,13 +26,13 @@ from mlops_operator.devcluster import nodenet
 from mlops_operator.devcluster.nodeconfig import (
     NODE_NAME,
     NodeLayout,
+    client_kubeconfig,
     containerd_argv,
     containerd_config,
     kube_proxy_argv,
     kube_proxy_config,
     kubelet_argv,
     kubelet_config,
-    client_kubeconfig,
     registry_hosts_toml,
 )
 from mlops_operator.devcluster.nodes import MLPOOL_TAINT

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 from kopf.testing import KopfRunner
+from native_backend.helpers import apply_platform, start_operator
 
 from mlops_operator.devcluster import LocalCluster
 from mlops_operator.kube import Kube, load_api_client
-
-from native_backend.helpers import apply_platform, start_operator
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from native_backend.helpers import apply_platform, wait_condition
 
 from mlops_operator.devcluster import LocalCluster
 from mlops_operator.devcluster.nodeconfig import NODE_NAME
 from mlops_operator.kube import Kube
 
-from native_backend.helpers import apply_platform, wait_condition
 from .test_model_deployments_run_real_pods import _deployment, _model_files
 
 REPO = Path(__file__).resolve().parents[3]

@@ -16,15 +16,14 @@ from typing import Any
 
 import joblib
 import pytest
+from native_backend.helpers import PLATFORM, condition, wait_condition
+from polling import wait_for
 
 from mlops_operator.cli.dev_resources import model_configmaps
 from mlops_operator.devcluster import LocalCluster
 from mlops_operator.devcluster.nodeconfig import NODE_NAME
 from mlops_operator.devcluster.nodenet import NODE_SUBNET
 from mlops_operator.kube import Kube
-
-from native_backend.helpers import PLATFORM, condition, wait_condition
-from polling import wait_for
 
 REPO = Path(__file__).resolve().parents[3]
 ROW = [0.03, 0.05, 0.06, 0.02, -0.04, -0.03, -0.04, 0.0, 0.02, -0.02]
