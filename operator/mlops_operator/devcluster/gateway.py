@@ -3,7 +3,7 @@
     traefik = Traefik(cluster, find_traefik()).start()
     apply_gateway_class(cluster)
     apply_gateway(cluster, traefik, name="mlops", namespace="mlops-system")
-    wait_gateway_programmed(cluster, "mlops", "mlops-system", timeout=30)
+    traefik.wait_gateway(cluster, "mlops", "mlops-system", timeout=30)
     # HTTPRoutes with parentRefs [{name: mlops, namespace: mlops-system}] now answer on traefik.url
 
 The listener/entryPoint contract: Traefik has no per-Gateway listeners of its own. It serves a Gateway
@@ -14,13 +14,17 @@ listener: the two cannot disagree. Ping (readiness) lives on a second entryPoint
 
 Traefik runs out of cluster with the admin kubeconfig (its client uses in-cluster config whenever
 KUBERNETES_SERVICE_HOST is set, so that is removed) and reaches backends at EndpointSlice addresses.
-Only loopback endpoints may ever be routed to here: kwok pods have fake IPs that must never be dialled.
+Backends here are local processes named by this machine's own address (`host_address`, `local_backend`;
+the API server refuses 127.0.0.1 in EndpointSlices). kwok pods have fake IPs that must never be dialled.
 """
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import logging
 import os
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -33,9 +37,11 @@ from kubernetes.client.exceptions import ApiException
 
 from mlops_operator.devcluster.assets import AssetsError, find_repo_root
 from mlops_operator.devcluster.cluster import FIELD_MANAGER, LocalCluster
+from mlops_operator.devcluster.components import POD_CIDR, SERVICE_CIDR
 from mlops_operator.devcluster.process import (
     LOOPBACK,
     POLL_INTERVAL_S,
+    ComponentError,
     ManagedProcess,
     child_env,
     free_ports,
@@ -93,6 +99,7 @@ def traefik_argv(binary: Path, web_port: int, ping_port: int, log_level: str = "
         "--global.checkNewVersion=false",
         "--global.sendAnonymousUsage=false",
         f"--log.level={log_level}",
+        "--log.noColor=true",
         "--providers.kubernetesgateway=true",
         # The Gateway's status.addresses: where clients reach it (the scoring URI is built from this).
         f"--providers.kubernetesgateway.statusAddress.ip={LOOPBACK}",
@@ -145,6 +152,14 @@ class Traefik:
 
     def stop(self) -> None:
         self.process.stop(TRAEFIK_STOP_TIMEOUT_S)
+
+    def wait_gateway(self, cluster: LocalCluster, name: str, namespace: str, timeout: float = 30.0) -> dict[str, Any]:
+        """`wait_gateway_programmed`, failing with Traefik's log: /ping answers even when its Kubernetes
+        provider could not start, so a Gateway that never gets Programmed is where such errors surface."""
+        try:
+            return wait_gateway_programmed(cluster, name, namespace, timeout)
+        except TimeoutError as err:
+            raise ComponentError(self.process.name, str(err), self.process.log_tail()) from err
 
     def __enter__(self) -> Self:
         return self
@@ -200,12 +215,46 @@ def apply_gateway(
     apply_manifest(cluster, gateway_manifest(name, namespace, traefik.web_port, class_name))
 
 
-def loopback_backend(name: str, namespace: str, port: int, service_port: int = 80) -> list[dict[str, Any]]:
-    """A selector-less Service and an EndpointSlice naming 127.0.0.1:<port>: a backend that is a local process.
+def is_local_address(address: str) -> bool:
+    """True if `address` belongs to this machine: only then can a socket bind to it. The kernel delivers
+    traffic to its own addresses locally (the `local` routing table comes first), so it never leaves."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((address, 0))
+    except OSError:
+        return False
+    return True
 
-    For serving through the Gateway without real pods. The slice's port is named like the Service's
-    because Traefik pairs them by name; its managed-by label keeps Kubernetes' slice controllers off it.
+
+def host_address() -> str:
+    """This machine's own non-loopback IPv4 address, for backends that are local processes.
+
+    Why not 127.0.0.1: the API server rejects loopback (and link-local) addresses in EndpointSlices and
+    Endpoints, so a local process can only be named by an address of one of this machine's interfaces.
+    Addresses in the dev cluster's pod or service ranges are refused: those are kwok's fake IPs.
     """
+    found = subprocess.run(
+        ["ip", "-j", "-4", "addr", "show", "scope", "global"], capture_output=True, text=True, check=True, timeout=10
+    )
+    fake = [ipaddress.ip_network(cidr) for cidr in (POD_CIDR, SERVICE_CIDR)]
+    for interface in json.loads(found.stdout or "[]"):
+        for info in interface.get("addr_info", []):
+            address = str(info.get("local", ""))
+            if address and not any(ipaddress.ip_address(address) in net for net in fake) and is_local_address(address):
+                return address
+    raise RuntimeError("no global IPv4 address on this machine to stand in for a pod address")
+
+
+def local_backend(name: str, namespace: str, address: str, port: int, service_port: int = 80) -> list[dict[str, Any]]:
+    """A selector-less Service and an EndpointSlice naming <address>:<port>: a backend that is a local process.
+
+    For serving through the Gateway without real pods. `address` must be this machine's (see host_address):
+    anything else is refused, so no route built from these objects can send traffic off the machine. The
+    slice's port is named like the Service's because Traefik pairs them by name; its managed-by label keeps
+    Kubernetes' slice controllers off it.
+    """
+    if not is_local_address(address):
+        raise ValueError(f"{address} is not an address of this machine; backends here must be local")
     service = {
         "apiVersion": "v1",
         "kind": "Service",
@@ -216,10 +265,10 @@ def loopback_backend(name: str, namespace: str, port: int, service_port: int = 8
     endpoint_slice = {
         "apiVersion": "discovery.k8s.io/v1",
         "kind": "EndpointSlice",
-        "metadata": {"name": f"{name}-loopback", "namespace": namespace, "labels": labels},
+        "metadata": {"name": f"{name}-local", "namespace": namespace, "labels": labels},
         "addressType": "IPv4",
         "ports": [{"name": "http", "port": port, "protocol": "TCP"}],
-        "endpoints": [{"addresses": [LOOPBACK], "conditions": {"ready": True, "serving": True}}],
+        "endpoints": [{"addresses": [address], "conditions": {"ready": True, "serving": True}}],
     }
     return [service, endpoint_slice]
 

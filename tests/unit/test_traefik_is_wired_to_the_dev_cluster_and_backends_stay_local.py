@@ -1,16 +1,20 @@
-"""Traefik's command line, environment and the objects we hand it: pure parts of devcluster.gateway."""
+"""Traefik's command line and environment, the Gateway we hand it, and backends that stay on this machine."""
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import pytest
 
+from mlops_operator.devcluster.components import POD_CIDR, SERVICE_CIDR
 from mlops_operator.devcluster.gateway import (
     LISTENER_NAME,
     gateway_class_manifest,
     gateway_manifest,
-    loopback_backend,
+    host_address,
+    is_local_address,
+    local_backend,
     traefik_argv,
     traefik_env,
 )
@@ -47,11 +51,25 @@ def test_the_gateway_listener_takes_the_entrypoint_port_and_admits_routes_from_a
     assert gateway_class_manifest()["spec"] == {"controllerName": "traefik.io/gateway-controller"}
 
 
-def test_a_loopback_backend_names_only_127_0_0_1_with_ports_paired_by_name() -> None:
-    service, endpoint_slice = loopback_backend("blue", "ml", 5001)
+def test_a_local_backend_names_only_this_machines_address_with_ports_paired_by_name() -> None:
+    address = host_address()
+    service, endpoint_slice = local_backend("blue", "ml", address, 5001)
     assert "selector" not in service["spec"]
     assert service["spec"]["ports"][0]["port"] == 80
     assert endpoint_slice["metadata"]["labels"]["kubernetes.io/service-name"] == "blue"
-    assert [a for e in endpoint_slice["endpoints"] for a in e["addresses"]] == ["127.0.0.1"]
+    assert [a for e in endpoint_slice["endpoints"] for a in e["addresses"]] == [address]
     assert endpoint_slice["ports"] == [{"name": "http", "port": 5001, "protocol": "TCP"}]
     assert service["spec"]["ports"][0]["name"] == endpoint_slice["ports"][0]["name"]
+
+
+def test_an_address_that_is_not_this_machines_is_refused_as_a_backend() -> None:
+    with pytest.raises(ValueError, match="not an address of this machine"):
+        local_backend("blue", "ml", "10.244.0.7", 5001)
+
+
+def test_the_host_address_is_local_and_neither_loopback_nor_a_fake_pod_or_service_ip() -> None:
+    address = ipaddress.ip_address(host_address())
+    assert not address.is_loopback
+    assert address not in ipaddress.ip_network(POD_CIDR)
+    assert address not in ipaddress.ip_network(SERVICE_CIDR)
+    assert is_local_address(str(address))
