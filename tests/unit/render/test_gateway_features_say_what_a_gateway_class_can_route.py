@@ -14,19 +14,14 @@ from mlops_operator.render.gateway_features import (
     route_needs,
 )
 
-# What Traefik v3.6.12 wrote into its GatewayClass status on this machine (HTTPRoute part, abridged).
+# Exactly what Traefik v3.6.12 wrote into its GatewayClass's status.supportedFeatures on this machine.
 TRAEFIK_PUBLISHED = [
-    "Gateway",
-    "GatewayPort8080",
-    "HTTPRoute",
-    "HTTPRouteHostRewrite",
-    "HTTPRouteMethodMatching",
-    "HTTPRoutePathRedirect",
-    "HTTPRoutePathRewrite",
-    "HTTPRouteQueryParamMatching",
-    "HTTPRouteResponseHeaderModification",
-    "ReferenceGrant",
-]
+    "BackendTLSPolicy", "GRPCRoute", "Gateway", "GatewayPort8080", "HTTPRoute", "HTTPRouteBackendProtocolH2C",
+    "HTTPRouteBackendProtocolWebSocket", "HTTPRouteDestinationPortMatching", "HTTPRouteHostRewrite",
+    "HTTPRouteMethodMatching", "HTTPRoutePathRedirect", "HTTPRoutePathRewrite", "HTTPRoutePortRedirect",
+    "HTTPRouteQueryParamMatching", "HTTPRouteResponseHeaderModification", "HTTPRouteSchemeRedirect",
+    "ReferenceGrant", "TLSRoute",
+]  # fmt: skip
 EVERYTHING = [
     *TRAEFIK_PUBLISHED,
     "HTTPRouteRequestMirror",
