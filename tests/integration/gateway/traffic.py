@@ -124,10 +124,10 @@ class Caller:
         self.path = scoring_path(namespace, endpoint_name) + "/score"
         self.conn = http.client.HTTPConnection(LOOPBACK, port, timeout=REQUEST_TIMEOUT_S)
 
-    def call(self, pin: str | None = None) -> Answer:
+    def call(self, pin: str | None = None, body: bytes = b"{}") -> Answer:
         headers = {"Content-Type": "application/json"} | ({PIN_HEADER: pin} if pin else {})
         try:
-            self.conn.request("POST", self.path, b"{}", headers)
+            self.conn.request("POST", self.path, body, headers)
             response = self.conn.getresponse()
             response.read()
         except (OSError, http.client.HTTPException):
