@@ -75,9 +75,9 @@ def find_traefik(repo_root: Path | None = None, log_path: Path | None = None) ->
 
 
 def _build(repo_root: Path, log_path: Path | None) -> Path:
-    """Run the build script (about 10 min cold on 2 cores) and return the directory it prints last."""
+    """Run the build script (10-13 min cold on 2 cores) and return the directory it prints last."""
     script = repo_root / GATEWAY_BUILD_SCRIPT
-    logger.info("running %s (a cold build takes about 10 min; cached runs are instant)", script)
+    logger.info("running %s (a cold build takes 10-13 min; cached runs are instant)", script)
     result = subprocess.run(
         ["bash", str(script)], cwd=repo_root, capture_output=True, text=True,
         timeout=GATEWAY_BUILD_TIMEOUT_S, check=False,
@@ -118,7 +118,7 @@ def traefik_env(kubeconfig: Path) -> dict[str, str]:
 
 
 class Traefik:
-    """One Traefik process serving the Gateways of one GatewayClass on 127.0.0.1:<web_port>."""
+    """One Traefik process serving, on 127.0.0.1:<web_port>, every Gateway whose class names its controller."""
 
     def __init__(
         self, cluster: LocalCluster, binary: Path, *, web_port: int | None = None, log_level: str = "INFO"

@@ -1,7 +1,7 @@
 """Traefik serving one Gateway for the session cluster; each test starts its own loopback deployments.
 
 The traefik binary comes from $MLOPS_GATEWAY_ASSETS or hack/gateway/build.sh (about 10 min cold, cached
-after), located before the first test so a cold build never counts against a test's timeout.
+after), found before the first test so a cold build never counts against a test's timeout.
 """
 
 from __future__ import annotations
