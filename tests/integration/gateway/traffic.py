@@ -1,4 +1,4 @@
-"""Pieces of the traffic tests: scoring servers as local processes, loopback backends, a counting client.
+"""Pieces of the traffic tests: scoring servers as local processes, local backends, a counting client.
 
 No pods run here. Each "deployment" is our scoring server, a local process, and its Service has no
 selector: a hand-written EndpointSlice names the process's address, which is what Traefik dials. That
@@ -14,6 +14,7 @@ import http.client
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -156,7 +157,9 @@ class LoadResult:
 class Load:
     """`threads` callers in a loop until stopped, each bounded by `max_seconds` and `max_requests`."""
 
-    def __init__(self, caller_factory: Any, threads: int, max_seconds: float, max_requests: int) -> None:
+    def __init__(
+        self, caller_factory: Callable[[], Caller], threads: int, max_seconds: float, max_requests: int
+    ) -> None:
         self.stop_event = threading.Event()
         self.results = [LoadResult() for _ in range(threads)]
         self.deadline = time.monotonic() + max_seconds
