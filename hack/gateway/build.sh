@@ -41,7 +41,8 @@ start=$SECONDS
 
 # The module cache is read-only, so build in a writable copy next to the output and drop it afterwards.
 src="$(mktemp -d "$OUT/src.XXXXXX")"
-trap 'chmod -R u+w "$src" 2>/dev/null; rm -rf "$src"' EXIT
+# Under set -e a failing command in the trap would turn a good build's exit status into 1: test first.
+trap 'if [[ -d "$src" ]]; then chmod -R u+w "$src" && rm -rf "$src"; fi' EXIT
 mod_dir="$(cd "$src" && go mod download -json "$TRAEFIK_MODULE@$TRAEFIK_VERSION" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
 cp -R "$mod_dir/." "$src/"
