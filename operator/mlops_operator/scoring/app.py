@@ -26,7 +26,9 @@ from .responses import (
     NOT_FOUND,
     RUN_OK,
     TEXT_TYPE,
+    Header,
     Reply,
+    encode_header,
     error_reply,
     request_id_headers,
 )
@@ -46,6 +48,7 @@ ALLOW_GET: tuple[bytes, bytes] = (b"allow", b"OPTIONS, HEAD, GET")
 NO_BODY_STATUSES = frozenset({204, 304})
 UNAUTHORISED = "Unauthorized: send one of the endpoint keys as 'Authorization: Bearer <key>'."
 _SLASHES = re.compile(r"/{2,}")
+DEPLOYMENT_HEADER = "azureml-model-deployment"
 
 
 class Route(NamedTuple):
@@ -71,6 +74,7 @@ class ScoringApp:
         keys: KeyStore | None,
         max_request_bytes: int,
         server_version: str = "",
+        deployment_name: str = "",
     ) -> None:
         self.scorer = scorer
         self.swagger = swagger
@@ -79,6 +83,7 @@ class ScoringApp:
         self.keys = keys
         self.max_request_bytes = max_request_bytes
         self.server_version = server_version.encode("latin-1")
+        self.served_by = served_by_headers(deployment_name)
         self.draining = False
         self.routes = build_routes(self)
 
@@ -93,6 +98,8 @@ class ScoringApp:
             path = _SLASHES.sub("/", path)
         route = self.routes.get(path)
         reply = await self._dispatch(route, scope, receive)
+        if self.served_by:
+            reply = _with_served_by(reply, self.served_by)
         await _send(send, reply)
         if route is None:
             self.recorder.request(ROUTE_INDEX["other"], reply.status)
@@ -173,6 +180,17 @@ def build_routes(app: ScoringApp) -> dict[str, Route]:
             app.prometheus, GET_HEAD, index["metrics"], upstream=False, protected=False, auto_options=False
         ),
     }
+
+
+def served_by_headers(deployment_name: str) -> list[Header]:
+    """The `azureml-model-deployment` header naming this deployment, or none when the name is unknown."""
+    return [encode_header(DEPLOYMENT_HEADER, deployment_name)] if deployment_name else []
+
+
+def _with_served_by(reply: Reply, served_by: list[Header]) -> Reply:
+    """Ours replaces any the script set: like Azure ML's router, the server that answered has the last word."""
+    name = served_by[0][0]
+    return reply._replace(headers=[h for h in reply.headers if h[0] != name] + served_by)
 
 
 async def _send(send: Send, reply: Reply) -> None:

@@ -22,6 +22,9 @@ DEFAULT_SCORING_TIMEOUT_MS = 3600 * 1000
 DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024
 DEFAULT_KEEPALIVE_S = 650.0  # longer than any load balancer's idle timeout, so they close first
 DEFAULT_GRACEFUL_TIMEOUT_S = 30.0
+# The deployment this server serves; Azure ML's router reports it in `azureml-model-deployment`, and behind
+# a plain Gateway only the server itself knows it. Set by the operator on each ModelDeployment's pods.
+DEPLOYMENT_NAME_ENV = "MLOPS_DEPLOYMENT_NAME"
 
 
 class ConfigError(ValueError):
@@ -52,6 +55,8 @@ class ScoringConfig:
     service_version: str = "1.0"
     service_path_prefix: str = ""
     server_version: str = ""
+    deployment_name: str = ""
+    """Sent back as `azureml-model-deployment` on every response, so clients see which deployment answered."""
 
     @property
     def script_path(self) -> str | None:
@@ -161,4 +166,5 @@ def load_config(env: Mapping[str, str]) -> ScoringConfig:
         service_version=env.get("SERVICE_VERSION", "1.0"),
         service_path_prefix=env.get("SERVICE_PATH_PREFIX", ""),
         server_version=_server_version(env),
+        deployment_name=env.get(DEPLOYMENT_NAME_ENV, "").strip(),
     )

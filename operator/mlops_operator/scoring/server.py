@@ -108,7 +108,10 @@ def assemble(
     keys = key_store_from(config.keys_dir)
     if keys is not None:
         logger.info("Key authentication on, keys from %s", config.keys_dir)
-    app = ScoringApp(scorer, swagger, metrics, recorder, keys, config.max_request_bytes, config.server_version)
+    app = ScoringApp(
+        scorer, swagger, metrics, recorder, keys, config.max_request_bytes, config.server_version,
+        config.deployment_name,
+    )  # fmt: skip
     return app, pool
 
 
