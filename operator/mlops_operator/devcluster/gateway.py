@@ -35,7 +35,7 @@ import yaml
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from mlops_operator.devcluster.assets import AssetsError, find_repo_root
+from mlops_operator.devcluster.assets import AssetsError, find_repo_root, run_build_script
 from mlops_operator.devcluster.cluster import FIELD_MANAGER, LocalCluster
 from mlops_operator.devcluster.components import POD_CIDR, SERVICE_CIDR
 from mlops_operator.devcluster.process import (
@@ -53,7 +53,6 @@ logger = logging.getLogger(__name__)
 
 GATEWAY_ASSETS_ENV = "MLOPS_GATEWAY_ASSETS"
 GATEWAY_BUILD_SCRIPT = Path("hack") / "gateway" / "build.sh"
-GATEWAY_BUILD_TIMEOUT_S = 3600.0
 GATEWAY_CLASS = "traefik"
 LISTENER_NAME = "http"
 WEB_ENTRYPOINT = "web"
@@ -67,29 +66,13 @@ TRAEFIK_STOP_TIMEOUT_S = 15.0
 def find_traefik(repo_root: Path | None = None, log_path: Path | None = None) -> Path:
     """The traefik binary: under $MLOPS_GATEWAY_ASSETS, else from hack/gateway/build.sh (a no-op when cached)."""
     named = os.environ.get(GATEWAY_ASSETS_ENV)
-    directory = Path(named) if named else _build(repo_root or find_repo_root(), log_path)
+    directory = (
+        Path(named) if named else run_build_script(repo_root or find_repo_root(), GATEWAY_BUILD_SCRIPT, log_path)
+    )
     for candidate in (directory / "bin" / "traefik", directory / "traefik"):
         if os.access(candidate, os.X_OK):
             return candidate
     raise AssetsError(f"no executable traefik in {directory} or {directory / 'bin'}")
-
-
-def _build(repo_root: Path, log_path: Path | None) -> Path:
-    """Run the build script (10-13 min cold on 2 cores) and return the directory it prints last."""
-    script = repo_root / GATEWAY_BUILD_SCRIPT
-    logger.info("running %s (a cold build takes 10-13 min; cached runs are instant)", script)
-    result = subprocess.run(
-        ["bash", str(script)], cwd=repo_root, capture_output=True, text=True,
-        timeout=GATEWAY_BUILD_TIMEOUT_S, check=False,
-    )  # fmt: skip
-    if log_path is not None:
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        log_path.write_text(result.stdout + result.stderr)
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines:
-        tail = "\n".join((result.stdout + result.stderr).splitlines()[-40:])
-        raise AssetsError(f"{script} exited with {result.returncode}:\n{tail}")
-    return Path(lines[-1])
 
 
 def traefik_argv(binary: Path, web_port: int, ping_port: int, log_level: str = "INFO") -> list[str]:

@@ -14,6 +14,9 @@ from mlops_operator.api.v1alpha1.deployment import ProbeSettings
 from mlops_operator.render.model_source import ModelSource, parse_model_uri
 
 APP_ROOT = "/var/azureml-app"
+DRAIN_SECONDS = 5
+"""How long a terminating pod keeps serving before SIGTERM: Gateways and Services drop it from their
+backends when its EndpointSlice changes, which takes a moment to reach every watcher."""
 MODELS_ROOT = f"{APP_ROOT}/azureml-models"
 
 
@@ -179,7 +182,14 @@ def _scoring_container(md: ModelDeployment, source: ModelSource, inputs: Workloa
         "securityContext": _security_context(),
         # A score.py whose init() raises puts its traceback into the pod status, and from there into ours.
         "terminationMessagePolicy": "FallbackToLogsOnError",
+        # The kubelet's own sleep (no binary needed in the image), then SIGTERM lets requests finish.
+        "lifecycle": {"preStop": {"sleep": {"seconds": DRAIN_SECONDS}}},
     }
+
+
+def termination_grace_seconds(md: ModelDeployment) -> int:
+    """Drain, then the longest request may still finish (requestTimeoutMs), then a margin for shutdown."""
+    return DRAIN_SECONDS + math.ceil(md.spec.request_settings.request_timeout_ms / 1000) + 5
 
 
 def _pod_spec(md: ModelDeployment, inputs: WorkloadInputs) -> dict[str, Any]:
@@ -192,7 +202,7 @@ def _pod_spec(md: ModelDeployment, inputs: WorkloadInputs) -> dict[str, Any]:
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "automountServiceAccountToken": False,
-        "terminationGracePeriodSeconds": 30,
+        "terminationGracePeriodSeconds": termination_grace_seconds(md),
         "containers": [_scoring_container(md, source, inputs)],
         "volumes": _volumes(md, source),
     }

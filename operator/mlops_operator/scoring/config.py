@@ -24,7 +24,7 @@ DEFAULT_KEEPALIVE_S = 650.0  # longer than any load balancer's idle timeout, so 
 DEFAULT_GRACEFUL_TIMEOUT_S = 30.0
 # The deployment this server serves; Azure ML's router reports it in `azureml-model-deployment`, and behind
 # a plain Gateway only the server itself knows it. Set by the operator on each ModelDeployment's pods.
-DEPLOYMENT_NAME_ENV = "MLOPS_DEPLOYMENT_NAME"
+DEPLOYMENT_NAME_ENV = "AZUREML_DEPLOYMENT_NAME"  # set by the operator on every scoring pod
 
 
 class ConfigError(ValueError):

@@ -120,13 +120,18 @@ def route_parent_conditions(api: client.ApiClient, namespace: str, name: str) ->
 class Caller:
     """POSTs to one endpoint's /score through the Gateway over one keep-alive connection."""
 
-    def __init__(self, port: int, namespace: str, endpoint_name: str) -> None:
+    def __init__(
+        self, port: int, namespace: str, endpoint_name: str, key: str | None = None, body: bytes = b"{}"
+    ) -> None:
         self.port = port
         self.path = scoring_path(namespace, endpoint_name) + "/score"
         self.conn = http.client.HTTPConnection(LOOPBACK, port, timeout=REQUEST_TIMEOUT_S)
+        self.headers = {"Content-Type": "application/json"} | ({"Authorization": f"Bearer {key}"} if key else {})
+        self.body = body
 
-    def call(self, pin: str | None = None, body: bytes = b"{}") -> Answer:
-        headers = {"Content-Type": "application/json"} | ({PIN_HEADER: pin} if pin else {})
+    def call(self, pin: str | None = None, body: bytes | None = None) -> Answer:
+        headers = self.headers | ({PIN_HEADER: pin} if pin else {})
+        body = self.body if body is None else body
         try:
             self.conn.request("POST", self.path, body, headers)
             response = self.conn.getresponse()

@@ -64,7 +64,7 @@ def test_helm_install_runs_the_operator_image_on_the_real_node_and_it_reconciles
     wait_condition(real_kube, real_namespace, "helm-blue", "Ready", "True", timeout=240)
 
     logs = real_cluster.kubectl("logs", "-n", NAMESPACE, pod["metadata"]["name"]).stdout
-    assert "helm-blue" in logs, logs[-2000:]
+    assert "Handler 'modeldeployment_changed' succeeded" in logs, logs[-2000:]
     assert "Forbidden" not in logs, logs[-2000:]
 
 

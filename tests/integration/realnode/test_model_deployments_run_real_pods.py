@@ -19,6 +19,7 @@ import pytest
 from native_backend.helpers import PLATFORM, condition, wait_condition
 from polling import wait_for
 
+from mlops_operator import naming
 from mlops_operator.cli.dev_resources import model_configmaps
 from mlops_operator.devcluster import LocalCluster
 from mlops_operator.devcluster.nodeconfig import NODE_NAME
@@ -70,7 +71,7 @@ def _model_files(kube: Kube, namespace: str) -> bytes:
 
 
 def _pods(kube: Kube, namespace: str, deployment: str) -> list[dict[str, Any]]:
-    return kube.list("v1", "Pod", namespace, f"app.kubernetes.io/instance={deployment}")
+    return kube.list("v1", "Pod", namespace, f"{naming.LABEL_DEPLOYMENT}={deployment}")
 
 
 def _ready_since(conditions: list[dict[str, Any]]) -> str | None:

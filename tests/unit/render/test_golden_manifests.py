@@ -114,11 +114,12 @@ def test_environment_variables_from_the_spec_override_the_defaults() -> None:
 def test_concurrency_is_split_over_one_process_per_cpu_and_threads_for_the_rest() -> None:
     platform, mds = _examples()
     cases = {
-        (1, "small-cpu-model"): (1, 1),
-        (2, "small-cpu-model"): (2, 1),
-        (8, "small-cpu-model"): (2, 4),
-        (8, "large-cpu-model"): (4, 2),
-        (3, "large-cpu-model"): (3, 1),
+        (1, "small-cpu-model"): (1, 1),  # limit 1 CPU
+        (2, "small-cpu-model"): (1, 2),
+        (8, "small-cpu-model"): (1, 8),
+        (8, "large-cpu-model"): (2, 4),  # limit 2 CPUs
+        (2, "large-cpu-model"): (2, 1),
+        (3, "large-cpu-model"): (2, 2),
     }
     for (wanted, instance_type), expected in cases.items():
         wire = mds["diabetes-blue"].to_wire()

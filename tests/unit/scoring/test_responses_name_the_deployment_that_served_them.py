@@ -1,7 +1,7 @@
 """Every answer carries `azureml-model-deployment` naming the deployment, as Azure ML's router adds it.
 
 Behind a Gateway that splits traffic, this header is how a client (and the traffic tests) tells which
-deployment answered; the operator sets MLOPS_DEPLOYMENT_NAME on each deployment's pods.
+deployment answered; the operator sets AZUREML_DEPLOYMENT_NAME on each deployment's pods.
 """
 
 from __future__ import annotations

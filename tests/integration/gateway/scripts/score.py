@@ -12,4 +12,4 @@ def init():
 def run(raw_data):
     request = json.loads(raw_data) if raw_data else {}
     time.sleep(min(float(request.get("sleep_s", 0)), 5.0))
-    return {"deployment": os.environ.get("MLOPS_DEPLOYMENT_NAME")}
+    return {"deployment": os.environ.get("AZUREML_DEPLOYMENT_NAME")}

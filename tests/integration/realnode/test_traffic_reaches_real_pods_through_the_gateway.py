@@ -1,0 +1,181 @@
+"""Real requests through Traefik to real scoring pods, counted by the `azureml-model-deployment` header.
+
+Bounded: every load loop stops after its seconds or its request count, whichever comes first.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from gateway.traffic import Caller, Load
+from native_backend.helpers import apply_platform, wait_condition
+from polling import wait_for
+
+from mlops_operator.devcluster import LocalCluster
+from mlops_operator.devcluster.gateway import (
+    Traefik,
+    apply_gateway,
+    apply_gateway_class,
+    apply_manifest,
+    find_traefik,
+)
+from mlops_operator.kube import Kube
+
+from .test_model_deployments_run_real_pods import ROW, _deployment, _model_files
+
+GATEWAY, GATEWAY_NAMESPACE = "mlops-gateway", "mlops-system"
+BODY = json.dumps({"data": [ROW]}).encode()
+LOAD_SECONDS, LOAD_THREADS, LOAD_MAX = 20.0, 4, 20_000
+pytestmark = [pytest.mark.traffic, pytest.mark.usefixtures("real_operator")]
+
+
+@pytest.fixture(scope="module")
+def traefik(real_cluster: LocalCluster, real_kube: Kube) -> Iterator[Traefik]:
+    with Traefik(real_cluster, find_traefik()).start() as running:
+        apply_manifest(real_cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GATEWAY_NAMESPACE}})
+        apply_gateway_class(real_cluster)
+        apply_gateway(real_cluster, running, GATEWAY, GATEWAY_NAMESPACE)
+        running.wait_gateway(real_cluster, GATEWAY, GATEWAY_NAMESPACE, timeout=30)
+        apply_platform(real_kube, native={"gateway": {"name": GATEWAY, "namespace": GATEWAY_NAMESPACE}})
+        yield running
+    apply_platform(real_kube)
+
+
+def _blue_green(
+    kube: Kube, namespace: str, traefik: Traefik, blue: int, green: int, **spec: Any
+) -> Callable[[], Caller]:
+    """Blue and green Ready behind one endpoint; returns a factory of keyed callers through the Gateway."""
+    _model_files(kube, namespace)
+    kube.create(_deployment(namespace, "blue", traffic=blue, **spec))
+    kube.create(_deployment(namespace, "green", traffic=green, **spec))
+    for name in ("blue", "green"):
+        wait_condition(kube, namespace, name, "Ready", "True", timeout=240)
+    secret = kube.get("v1", "Secret", "diabetes-endpoint-keys", namespace) or {}
+    key = base64.b64decode(secret["data"]["primaryKey"]).decode()
+    return lambda: Caller(traefik.web_port, namespace, "diabetes", key=key, body=BODY)
+
+
+def _served(caller: Caller, requests: int, pin: str | None = None) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for _ in range(requests):
+        answer = caller.call(pin)
+        assert answer.status == 200, answer
+        counts[str(answer.deployment)] = counts.get(str(answer.deployment), 0) + 1
+    return counts
+
+
+def _route_serves(factory: Callable[[], Caller], expect: set[str]) -> bool:
+    caller = factory()
+    try:
+        answers = [caller.call() for _ in range(20)]
+    finally:
+        caller.close()
+    return all(a.status == 200 for a in answers) and {str(a.deployment) for a in answers} == expect
+
+
+def test_a_90_10_split_lands_within_5_points_over_1000_requests(
+    real_kube: Kube, real_namespace: str, traefik: Traefik
+) -> None:
+    factory = _blue_green(real_kube, real_namespace, traefik, 90, 10)
+    wait_for(lambda: _route_serves(factory, {"blue", "green"}), 60, "the route to serve both deployments")
+
+    caller = factory()
+    counts = _served(caller, 1000)
+    caller.close()
+
+    assert abs(counts.get("blue", 0) / 10 - 90) <= 5, counts
+    assert abs(counts.get("green", 0) / 10 - 10) <= 5, counts
+
+
+def test_a_header_pin_reaches_the_named_deployment_even_at_zero_traffic(
+    real_kube: Kube, real_namespace: str, traefik: Traefik
+) -> None:
+    factory = _blue_green(real_kube, real_namespace, traefik, 100, 0)
+    wait_for(lambda: _route_serves(factory, {"blue"}), 60, "the route to serve blue")
+
+    caller = factory()
+    pinned = _served(caller, 200, pin="green")
+    caller.close()
+
+    assert pinned == {"green": 200}
+
+
+def _under_load(factory: Callable[[], Caller], change: Callable[[], None], settled: Callable[[], bool]) -> Load:
+    """Run the bounded load, make the change, wait until `settled`, and keep the load on a few seconds more."""
+    with Load(factory, LOAD_THREADS, LOAD_SECONDS, LOAD_MAX) as load:
+        time.sleep(1.0)  # load is flowing before the change
+        change()
+        wait_for(settled, LOAD_SECONDS, "the change to settle under load")
+        time.sleep(2.0)
+    return load
+
+
+def test_moving_all_traffic_from_blue_to_green_under_load_fails_no_request(
+    real_kube: Kube, real_namespace: str, traefik: Traefik
+) -> None:
+    factory = _blue_green(real_kube, real_namespace, traefik, 100, 0)
+    wait_for(lambda: _route_serves(factory, {"blue"}), 60, "the route to serve blue")
+
+    def shift() -> None:
+        _set_traffic(real_kube, real_namespace, green=100, blue=0)
+
+    load = _under_load(factory, shift, lambda: _route_serves(factory, {"green"}))
+
+    merged = load.merged()
+    assert not merged.non_2xx(), merged.non_2xx()[:5]
+    assert merged.served_by()["green"] > 0
+
+
+def test_a_rolling_update_and_a_scale_down_fail_no_request(
+    real_kube: Kube, real_namespace: str, traefik: Traefik
+) -> None:
+    factory = _blue_green(real_kube, real_namespace, traefik, 100, 0, instanceCount=2)
+    wait_for(lambda: _route_serves(factory, {"blue"}), 60, "the route to serve blue")
+    before = _replica_sets(real_kube, real_namespace)
+
+    def roll() -> None:
+        _patch(real_kube, real_namespace, "blue", {"environmentVariables": {"MODEL_REVISION": "2"}})
+
+    load = _under_load(factory, roll, lambda: _rolled_out(real_kube, real_namespace, before))
+    assert not load.merged().non_2xx(), load.merged().non_2xx()[:5]
+
+    def scale_down() -> None:
+        _patch(real_kube, real_namespace, "blue", {"instanceCount": 1})
+
+    load = _under_load(factory, scale_down, lambda: len(_ready_pods(real_kube, real_namespace, "blue")) == 1)
+    assert not load.merged().non_2xx(), load.merged().non_2xx()[:5]
+
+
+def _patch(kube: Kube, namespace: str, name: str, spec: dict[str, Any]) -> None:
+    kube.patch_merge("mlops.dev/v1alpha1", "ModelDeployment", name, namespace, {"spec": spec})
+
+
+def _set_traffic(kube: Kube, namespace: str, **traffic: int) -> None:
+    for name, percent in traffic.items():
+        _patch(kube, namespace, name, {"traffic": percent})
+
+
+def _replica_sets(kube: Kube, namespace: str) -> set[str]:
+    return {rs["metadata"]["name"] for rs in kube.list("apps/v1", "ReplicaSet", namespace)}
+
+
+def _ready_pods(kube: Kube, namespace: str, name: str) -> list[dict[str, Any]]:
+    pods = kube.list("v1", "Pod", namespace, f"mlops.dev/deployment={name}")
+    return [
+        p
+        for p in pods
+        if not p["metadata"].get("deletionTimestamp")
+        and any(c["type"] == "Ready" and c["status"] == "True" for c in p["status"].get("conditions", []))
+    ]
+
+
+def _rolled_out(kube: Kube, namespace: str, before: set[str]) -> bool:
+    deployment = kube.get("apps/v1", "Deployment", "blue", namespace) or {}
+    status = deployment.get("status", {})
+    new_set = _replica_sets(kube, namespace) - before
+    return bool(new_set) and status.get("updatedReplicas") == status.get("replicas") == status.get("readyReplicas")
