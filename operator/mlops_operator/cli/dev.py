@@ -80,7 +80,9 @@ def _run_on(cluster: object, args: argparse.Namespace, started: float) -> int:
     cluster.install_gateway_api_crds()
     res.apply_all(kube, res.crd_documents())
     _wait_crds(kube)
-    res.apply_all(kube, res.gateway_documents())
+    gateway_url = _start_gateway(cluster) if cluster.real_node is not None else None
+    if gateway_url is None:
+        res.apply_all(kube, res.gateway_documents())
     scoring_image = cluster.images.scoring if cluster.images is not None else None
     operator = _start_operator(kubeconfig, args.state_dir, detach=args.detach, scoring_image=scoring_image)
     res.apply_all(kube, res.model_configmaps(args.examples))
@@ -90,12 +92,36 @@ def _run_on(cluster: object, args: argparse.Namespace, started: float) -> int:
     print("\nobjects created by the operator in namespace default:\n  " + "\n  ".join(res.created_objects(kube)))
     print(f"\nready in {time.monotonic() - started:.0f}s. kubeconfig: {kubeconfig}")
     print(f"  export KUBECONFIG={kubeconfig}; kubectl get mlp,mdep -A")
+    if gateway_url is not None:
+        print(res.curl_example(gateway_url))
     ok = all(res.is_ready(i) for i in items)
     if args.detach:
         cluster.detach(args.state_dir)
         print("detached; stop with `mlopsctl dev --stop`")
         return 0 if ok else 1
     return _serve_until_interrupted(operator, ok)
+
+
+def _start_gateway(cluster: object) -> str:
+    """Traefik serving the examples' Gateway on 127.0.0.1; returns its base URL."""
+    from mlops_operator.cli.dev_resources import GATEWAY_NAME, GATEWAY_NAMESPACE
+    from mlops_operator.devcluster import LocalCluster
+    from mlops_operator.devcluster.gateway import (
+        Traefik,
+        apply_gateway,
+        apply_gateway_class,
+        apply_manifest,
+        find_traefik,
+    )
+
+    assert isinstance(cluster, LocalCluster)
+    traefik = Traefik(cluster, find_traefik()).start()
+    cluster.adopt(traefik.process)
+    apply_manifest(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GATEWAY_NAMESPACE}})
+    apply_gateway_class(cluster)
+    apply_gateway(cluster, traefik, GATEWAY_NAME, GATEWAY_NAMESPACE)
+    traefik.wait_gateway(cluster, GATEWAY_NAME, GATEWAY_NAMESPACE, timeout=30)
+    return traefik.url
 
 
 def _wait_crds(kube: object, timeout: float = 30.0) -> None:

@@ -11,12 +11,14 @@ from typing import Any
 
 import yaml
 
+from mlops_operator import naming
 from mlops_operator.api.crd import KINDS, render_crd
 from mlops_operator.kube import Kube
 
 FIELD_MANAGER = "mlopsctl-dev"
 MODEL_DIR = Path("models") / "sklearn-diabetes"
 GATEWAY_NAMESPACE = "mlops-system"
+GATEWAY_NAME = "mlops-gateway"
 
 
 def crd_documents() -> list[dict[str, Any]]:
@@ -70,7 +72,7 @@ def gateway_documents() -> list[dict[str, Any]]:
         {
             "apiVersion": "gateway.networking.k8s.io/v1",
             "kind": "Gateway",
-            "metadata": {"name": "mlops-gateway", "namespace": GATEWAY_NAMESPACE},
+            "metadata": {"name": GATEWAY_NAME, "namespace": GATEWAY_NAMESPACE},
             "spec": {
                 "gatewayClassName": "mlops-dev",
                 "listeners": [
@@ -79,6 +81,19 @@ def gateway_documents() -> list[dict[str, Any]]:
             },
         },
     ]
+
+
+def curl_example(gateway_url: str, namespace: str = "default", endpoint: str = "diabetes") -> str:
+    """A request a user can paste: the endpoint's URL on the Gateway, its key from the keys Secret."""
+    url = f"{gateway_url}{naming.scoring_path(namespace, endpoint)}/score"
+    secret = naming.keys_secret_name(endpoint)
+    row = "[0.03,0.05,0.06,0.02,-0.04,-0.03,-0.04,0.0,0.02,-0.02]"
+    return (
+        "\nscore through the Gateway (the answer's azureml-model-deployment header names the deployment):\n"
+        f"  KEY=$(kubectl get secret -n {namespace} {secret} -o jsonpath='{{.data.primaryKey}}' | base64 -d)\n"
+        f"  curl -si {url} -H \"Authorization: Bearer $KEY\" -H 'Content-Type: application/json' \\\n"
+        f"    -d '{{\"data\": [{row}]}}'"
+    )
 
 
 def apply_all(kube: Kube, documents: list[dict[str, Any]]) -> None:

@@ -237,6 +237,10 @@ class LocalCluster:
         configuration.no_proxy = None
         return client.ApiClient(configuration)
 
+    def adopt(self, process: ManagedProcess) -> None:
+        """Run `process` with the cluster: stopped by stop(), recorded by detach() (e.g. the Gateway)."""
+        self._processes.append(process)
+
     def kubectl(
         self, *args: str, check: bool = True, stdin: str | None = None, timeout: float = 60.0
     ) -> subprocess.CompletedProcess[str]:

@@ -181,7 +181,7 @@ def buildkitd_config(root: Path, socket: Path, runc: Path, registry: LocalRegist
   binary = "{runc}"
   networkMode = "host"
   gc = true
-  gckeepstorage = "10GB"
+  gckeepstorage = "3GB"
 [worker.containerd]
   enabled = false
 [registry."{registry.address}"]
