@@ -15,6 +15,7 @@ import argparse
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -29,6 +30,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detach", action="store_true", help="leave the cluster and operator running and exit")
     parser.add_argument("--stop", action="store_true", help="stop a cluster started with --detach")
     parser.add_argument("--state-dir", type=Path, default=STATE_DIR, help="where state and kubeconfig go")
+    parser.add_argument(
+        "--gateway-port",
+        type=int,
+        default=8000,
+        help="127.0.0.1 port of the Gateway (Traefik) with real nodes; a free one if taken (default 8000)",
+    )
     parser.add_argument(
         "--nodes",
         choices=("real", "kwok"),
@@ -80,7 +87,7 @@ def _run_on(cluster: object, args: argparse.Namespace, started: float) -> int:
     cluster.install_gateway_api_crds()
     res.apply_all(kube, res.crd_documents())
     _wait_crds(kube)
-    gateway_url = _start_gateway(cluster) if cluster.real_node is not None else None
+    gateway_url = _start_gateway(cluster, args.gateway_port) if cluster.real_node is not None else None
     if gateway_url is None:
         res.apply_all(kube, res.gateway_documents())
     scoring_image = cluster.images.scoring if cluster.images is not None else None
@@ -102,8 +109,8 @@ def _run_on(cluster: object, args: argparse.Namespace, started: float) -> int:
     return _serve_until_interrupted(operator, ok)
 
 
-def _start_gateway(cluster: object) -> str:
-    """Traefik serving the examples' Gateway on 127.0.0.1; returns its base URL."""
+def _start_gateway(cluster: object, port: int) -> str:
+    """Traefik serving the examples' Gateway on 127.0.0.1:`port` (or a free port); returns its base URL."""
     from mlops_operator.cli.dev_resources import GATEWAY_NAME, GATEWAY_NAMESPACE
     from mlops_operator.devcluster import LocalCluster
     from mlops_operator.devcluster.gateway import (
@@ -115,13 +122,22 @@ def _start_gateway(cluster: object) -> str:
     )
 
     assert isinstance(cluster, LocalCluster)
-    traefik = Traefik(cluster, find_traefik()).start()
+    traefik = Traefik(cluster, find_traefik(), web_port=port if _port_free(port) else None).start()
     cluster.adopt(traefik.process)
     apply_manifest(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GATEWAY_NAMESPACE}})
     apply_gateway_class(cluster)
     apply_gateway(cluster, traefik, GATEWAY_NAME, GATEWAY_NAMESPACE)
     traefik.wait_gateway(cluster, GATEWAY_NAME, GATEWAY_NAMESPACE, timeout=30)
     return traefik.url
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _wait_crds(kube: object, timeout: float = 30.0) -> None:
