@@ -27,6 +27,10 @@ controlplane: ## build (or reuse the cached) etcd, kube-apiserver, controller-ma
 dataplane: ## build (or reuse the cached) runc, containerd, CNI plugins, registry, crane, BuildKit, pause (the real node)
 	hack/dataplane/build.sh
 
+.PHONY: gateway
+gateway: ## build (or reuse the cached) Traefik, the local Gateway API implementation
+	hack/gateway/build.sh
+
 .PHONY: lint
 lint: $(STAMP) ## ruff, formatting, mypy --strict and the import-linter layer contracts
 	$(BIN)/ruff check operator tests bench hack
@@ -59,15 +63,17 @@ unit: $(STAMP) ## unit tests only (pure, fast)
 test: $(STAMP) ## THE test command: set up everything on a fresh clone, lint, and run the whole suite
 	hack/controlplane/build.sh >/dev/null
 	hack/dataplane/build.sh >/dev/null
+	hack/gateway/build.sh >/dev/null
 	hack/aml-venv.sh >/dev/null
 	$(MAKE) --no-print-directory lint
 	$(BIN)/mlopsctl crds --check
 	$(BIN)/pytest -q
 
 .PHONY: dev
-dev: $(STAMP) ## quick start: local control plane + real node + operator + examples (Ctrl-C stops everything)
+dev: $(STAMP) ## quick start: local control plane + real node + Traefik + operator + examples (Ctrl-C stops everything)
 	hack/controlplane/build.sh >/dev/null
 	hack/dataplane/build.sh >/dev/null
+	hack/gateway/build.sh >/dev/null
 	$(BIN)/mlopsctl dev
 
 .PHONY: bench

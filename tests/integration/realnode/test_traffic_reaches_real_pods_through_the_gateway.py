@@ -97,12 +97,22 @@ def test_a_header_pin_reaches_the_named_deployment_even_at_zero_traffic(
 ) -> None:
     factory = _blue_green(real_kube, real_namespace, traefik, 100, 0)
     wait_for(lambda: _route_serves(factory, {"blue"}), 60, "the route to serve blue")
+    wait_for(lambda: _pin_serves(factory, "green"), 60, "Traefik to know green's pods")
 
     caller = factory()
     pinned = _served(caller, 200, pin="green")
     caller.close()
 
     assert pinned == {"green": 200}
+
+
+def _pin_serves(factory: Callable[[], Caller], name: str) -> bool:
+    """Ready pods reach Traefik through their EndpointSlice a moment after the ModelDeployment is Ready."""
+    caller = factory()
+    try:
+        return caller.call(pin=name).status == 200
+    finally:
+        caller.close()
 
 
 def _under_load(factory: Callable[[], Caller], change: Callable[[], None], settled: Callable[[], bool]) -> Load:
