@@ -173,8 +173,8 @@ def render_deployment_shape(md: ModelDeployment, model_id: str, environment_id: 
             "maxConcurrentRequestsPerInstance": spec.request_settings.max_concurrent_requests_per_instance,
             "maxQueueWait": iso_seconds(spec.request_settings.max_queue_wait_ms / 1000),
         },
-        "livenessProbe": _probe(spec.liveness_probe),
-        "readinessProbe": _probe(spec.readiness_probe),
+        "livenessProbe": probe_shape(spec.liveness_probe),
+        "readinessProbe": probe_shape(spec.readiness_probe),
         "scaleSettings": _scale(md),
         "environmentVariables": dict(sorted(spec.environment_variables.items())),
     }
@@ -186,11 +186,12 @@ def render_deployment_shape(md: ModelDeployment, model_id: str, environment_id: 
     return shape
 
 
-def _probe(probe: Any) -> dict[str, Any]:
+def probe_shape(probe: Any) -> dict[str, Any]:
+    """A probe in ARM's shape, from our spec or from what ARM returned (whose unset durations are None)."""
     return {
-        "initialDelay": iso_seconds(probe.initial_delay),
-        "period": iso_seconds(probe.period),
-        "timeout": iso_seconds(probe.timeout),
+        "initialDelay": iso_seconds(probe.initial_delay or 0),
+        "period": iso_seconds(probe.period or 0),
+        "timeout": iso_seconds(probe.timeout or 0),
         "successThreshold": probe.success_threshold,
         "failureThreshold": probe.failure_threshold,
     }

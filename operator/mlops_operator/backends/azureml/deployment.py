@@ -35,7 +35,7 @@ from mlops_operator.backends.azureml.operations import (
 )
 from mlops_operator.backends.azureml.steps import StepResult, failed, ready, waiting
 from mlops_operator.conditions import ConditionType, Reason
-from mlops_operator.render.azureml import iso_seconds, render_deployment_shape, shape_drift
+from mlops_operator.render.azureml import iso_seconds, probe_shape, render_deployment_shape, shape_drift
 
 REGISTERABLE = ("azureml://", "https://", "file://")
 
@@ -254,15 +254,7 @@ def _ms(value: int | None) -> str | None:
 
 
 def _live_probe(probe: Any) -> dict[str, Any] | None:
-    if probe is None:
-        return None
-    return {
-        "initialDelay": iso_seconds(probe.initial_delay or 0),
-        "period": iso_seconds(probe.period or 0),
-        "timeout": iso_seconds(probe.timeout or 0),
-        "successThreshold": probe.success_threshold,
-        "failureThreshold": probe.failure_threshold,
-    }
+    return None if probe is None else probe_shape(probe)
 
 
 def _live_scale(scale: Any) -> dict[str, Any]:
