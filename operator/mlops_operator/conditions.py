@@ -86,7 +86,6 @@ class Reason(StrEnum):
     CODE_NOT_FOUND = "CodeNotFound"
     GATEWAY_NOT_FOUND = "GatewayNotFound"
     PLATFORM_TERMINATING = "PlatformTerminating"
-    PLATFORM_FORCE_DELETED = "PlatformForceDeleted"
     IN_USE = "InUse"
     NOT_DELETING = "NotDeleting"
     NOT_EVALUATED = "NotEvaluated"
