@@ -14,7 +14,7 @@ from typing import Any, cast
 import kopf
 
 from mlops_operator.api.problems import InvalidResourceError, parse_resource
-from mlops_operator.api.v1alpha1 import API_VERSION, MLOpsPlatform, ModelDeployment
+from mlops_operator.api.v1alpha1 import API_VERSION, Condition, MLOpsPlatform, ModelDeployment
 from mlops_operator.backends.base import FatalError, ObjectKey, Outcome, RetryableError
 from mlops_operator.backends.resolve import blocked
 from mlops_operator.conditions import ConditionType, Reason, Verdict
@@ -193,6 +193,16 @@ def _until_done(step: Callable[[], None]) -> None:
         raise kopf.TemporaryError(f"{exc.reason}: {exc}", delay=FATAL_FINALIZER_DELAY) from exc
 
 
+def _announce(body: dict[str, Any], condition: Condition) -> None:
+    """One Event per condition transition, queued to kopf's poster (best effort, never blocks the pass)."""
+    kind = "Warning" if condition.severity in ("Warning", "Error") else "Normal"
+    message = f"{condition.type}={condition.status}: {condition.message}"[:1000]
+    try:
+        kopf.event(cast(kopf.Body, body), type=kind, reason=condition.reason, message=message)
+    except LookupError:  # a pass run outside a running operator (a script, a test) has no poster: log it
+        log.info("%s %s: %s %s", body["kind"], body["metadata"]["name"], condition.reason, message)
+
+
 def _write(ctx: OperatorContext, body: dict[str, Any], backend: str, outcome: Outcome) -> float | None:
     """Write the status patch (nothing when nothing changed) and one Event per condition transition."""
     meta = body["metadata"]
@@ -207,12 +217,7 @@ def _write(ctx: OperatorContext, body: dict[str, Any], backend: str, outcome: Ou
             subresource="status",
         )
     for condition in update.transitions:
-        kopf.event(
-            cast(kopf.Body, body),  # kopf reads only metadata and kind from it
-            type="Warning" if condition.severity in ("Warning", "Error") else "Normal",
-            reason=condition.reason,
-            message=f"{condition.type}={condition.status}: {condition.message}"[:1000],
-        )
+        _announce(body, condition)
     if body["kind"] == "MLOpsPlatform" and update.transitions:
         wake_dependents(ctx, platform_key(meta["name"]))  # they re-check instance types, readiness, backend
     return update.requeue_after
