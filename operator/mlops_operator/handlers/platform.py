@@ -38,6 +38,13 @@ def mlopsplatform_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
     finalize_platform_body(memo["ctx"], dict(body), ANNOTATION_FORCE_DELETE)
 
 
+@kopf.on.event(GROUP, VERSION, PLURAL)
+async def mlopsplatform_gone(type: str | None, name: str, memo: Any, **_: Any) -> None:
+    """Once a platform is really gone, its former dependents say PlatformNotFound rather than Terminating."""
+    if type == "DELETED":
+        wake_dependents(memo["ctx"], platform_key(name))
+
+
 @kopf.index(GROUP, VERSION, PLURAL)
 def mlopsplatform_references(body: kopf.Body, name: str, **_: Any) -> dict[Any, Any]:
     """The Gateway this platform's routes attach to -> the platform's name."""
