@@ -28,7 +28,8 @@ def test_an_operator_restarted_mid_operation_resumes_observing_it(
         wait_condition(kube, MD, "blue", "Ready", "True", namespace)
 
     assert len(azure_env.requests("PUT", "/deployments/blue")) == 1
-    assert "mfeOperationsStatus" in recorded
+    assert "mfeOperationsStatus" in recorded["url"]  # a typed record: started, tag (generation), url
+    assert recorded["tag"] == "1"
     assert not status_of(kube, MD, "blue", namespace).get("operations")
 
 
