@@ -40,36 +40,11 @@ def reconcile_deployment(
     md: ModelDeployment, platform: MLOpsPlatform | None, backends: Mapping[str, Backend]
 ) -> Outcome:
     """Desired vs observed for one ModelDeployment, through its platform's backend."""
-    ref = md.spec.platform_ref.name
-    if platform is None:
-        return Outcome(
-            [
-                blocked(
-                    Reason.PLATFORM_NOT_FOUND,
-                    f"MLOpsPlatform {ref!r} does not exist; create it or fix spec.platformRef.name",
-                )
-            ]
-        )
-    if platform.metadata.deletion_timestamp:
-        return Outcome(
-            [
-                blocked(
-                    Reason.PLATFORM_TERMINATING,
-                    f"MLOpsPlatform {ref!r} is being deleted; move this deployment to another platform or delete it",
-                )
-            ]
-        )
-    backend = backends.get(platform.spec.backend)
-    if backend is None:
-        return Outcome(
-            [
-                blocked(
-                    Reason.BACKEND_UNSUPPORTED,
-                    f"platform {platform.metadata.name} uses backend {platform.spec.backend!r}, "
-                    "which this operator build does not run",
-                )
-            ]
-        )
+    problem = _platform_problem(md, platform, backends)
+    if problem is not None:
+        return Outcome([problem])
+    assert platform is not None  # a missing platform is a problem reported above
+    backend = backends[platform.spec.backend]
     instance_type = resolve_instance_type(md, platform)
     if isinstance(instance_type, Verdict):
         return Outcome([instance_type])
@@ -77,6 +52,28 @@ def reconcile_deployment(
     if too_big is not None:
         return Outcome([too_big])
     return _guarded(lambda: backend.reconcile_deployment(md, platform))
+
+
+def _platform_problem(
+    md: ModelDeployment, platform: MLOpsPlatform | None, backends: Mapping[str, Backend]
+) -> Verdict | None:
+    """Why the platform cannot serve this deployment: missing, being deleted, or on a backend not built in."""
+    ref = md.spec.platform_ref.name
+    if platform is None:
+        return blocked(
+            Reason.PLATFORM_NOT_FOUND, f"MLOpsPlatform {ref!r} does not exist; create it or fix spec.platformRef.name"
+        )
+    if platform.metadata.deletion_timestamp:
+        return blocked(
+            Reason.PLATFORM_TERMINATING,
+            f"MLOpsPlatform {ref!r} is being deleted; move this deployment to another platform or delete it",
+        )
+    if platform.spec.backend not in backends:
+        return blocked(
+            Reason.BACKEND_UNSUPPORTED,
+            f"platform {ref} uses backend {platform.spec.backend!r}, which this operator build does not run",
+        )
+    return None
 
 
 def reconcile_platform(platform: MLOpsPlatform, backends: Mapping[str, Backend]) -> Outcome:
