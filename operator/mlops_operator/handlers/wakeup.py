@@ -33,7 +33,7 @@ class Waker:
 
     def __init__(self, workers: int = 4) -> None:
         self._lock = threading.Lock()
-        self._timers: dict[ObjectKey, tuple[float, threading.Timer]] = {}
+        self._timers: dict[ObjectKey, tuple[float, threading.Timer | None]] = {}
         self._running: set[ObjectKey] = set()
         self._dirty: set[ObjectKey] = set()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wakeup")
@@ -48,11 +48,15 @@ class Waker:
             pending = self._timers.get(key)
             if pending is not None and pending[0] <= due:
                 return
-            if pending is not None:
+            if pending is not None and pending[1] is not None:
                 pending[1].cancel()
             # kopf's context (settings, the event loop that posts Events) travels with the work
             context = contextvars.copy_context()
-            timer = threading.Timer(max(delay, 0.0), self._fire, (key, look, context))
+            if delay <= 0:  # bursts of child events: straight to the pool, no timer thread each
+                self._timers[key] = (due, None)
+                self._pool.submit(context.run, self._fire, key, look, None)
+                return
+            timer = threading.Timer(delay, self._fire, (key, look, context))
             timer.daemon = True
             self._timers[key] = (due, timer)
             timer.start()
@@ -61,16 +65,20 @@ class Waker:
         """Run a pass in the caller's thread (kopf handlers), folded into one already running."""
         with self._lock:
             pending = self._timers.pop(key, None)
-        if pending is not None:
+        if pending is not None and pending[1] is not None:
             pending[1].cancel()
         self._run(key, look)
 
-    def _fire(self, key: ObjectKey, look: Look, context: contextvars.Context) -> None:
+    def _fire(self, key: ObjectKey, look: Look, context: contextvars.Context | None) -> None:
+        """Due: run on the pool (from a timer thread), or right here (already on the pool, `context` None)."""
         with self._lock:
             self._timers.pop(key, None)
             if self._stopped:
                 return
-            self._pool.submit(context.run, self._run, key, look)
+            if context is not None:
+                self._pool.submit(context.run, self._run, key, look)
+                return
+        self._run(key, look)
 
     def _run(self, key: ObjectKey, look: Look) -> None:
         with self._lock:
@@ -107,7 +115,7 @@ class Waker:
         """Cancel pending looks and wait for running ones (operator shutdown)."""
         with self._lock:
             self._stopped = True
-            timers = [t for _, t in self._timers.values()]
+            timers = [t for _, t in self._timers.values() if t is not None]
             self._timers.clear()
         for timer in timers:
             timer.cancel()
