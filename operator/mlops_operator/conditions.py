@@ -85,6 +85,7 @@ class Reason(StrEnum):
     MODEL_FETCHING = "ModelFetching"
     CODE_NOT_FOUND = "CodeNotFound"
     GATEWAY_NOT_FOUND = "GatewayNotFound"
+    IMAGE_PULL_SECRET_NOT_FOUND = "ImagePullSecretNotFound"
     PLATFORM_TERMINATING = "PlatformTerminating"
     IN_USE = "InUse"
     NOT_DELETING = "NotDeleting"

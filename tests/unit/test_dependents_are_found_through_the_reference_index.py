@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeployment
+from mlops_operator.api.v1alpha1 import InstanceType, MLOpsPlatform, ModelDeployment
 from mlops_operator.backends.base import ObjectKey
 from mlops_operator.backends.native.references import content_revision
 from mlops_operator.backends.watched import watched_by_deployment, watched_by_platform
 from mlops_operator.handlers.context import Dependents
 from mlops_operator.handlers.flows import deletion_blocked_message
 from mlops_operator.handlers.references import index_entries
+from mlops_operator.render.workload import WorkloadInputs, render_deployment
 
 BLUE = {
     "apiVersion": "mlops.dev/v1alpha1",
@@ -21,6 +22,7 @@ BLUE = {
         "code": {"scoringScript": "score.py", "configMap": {"name": "code"}},
     },
 }
+SMALL = {"name": "small", "resources": {"requests": {"cpu": "1", "memory": "1Gi"}, "limits": {"cpu": "1"}}}
 ROUTED = {
     "apiVersion": "mlops.dev/v1alpha1",
     "kind": "MLOpsPlatform",
@@ -79,3 +81,16 @@ def test_the_content_revision_follows_the_configmaps_data_and_is_empty_without_a
     assert content_revision([]) == ""
     assert content_revision([code]) == content_revision([dict(code)])
     assert content_revision([code]) != content_revision([edited])
+
+
+def test_image_pull_secrets_are_rendered_into_the_pod_and_watched() -> None:
+    pulled = ModelDeployment.model_validate(
+        {
+            **BLUE,
+            "spec": {**BLUE["spec"], "environment": {"image": "private/x:1", "imagePullSecrets": [{"name": "reg"}]}},
+        }
+    )
+    inputs = WorkloadInputs(instance_type=InstanceType.model_validate(SMALL), image="scoring:1", fetcher_image="f:1")
+    pod = render_deployment(pulled, inputs)["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "reg"}]
+    assert ObjectKey("Secret", "ml", "reg") in watched_by_deployment(pulled)

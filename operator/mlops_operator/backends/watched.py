@@ -14,7 +14,7 @@ from mlops_operator.render.model_source import parse_model_uri
 
 
 def watched_by_deployment(md: ModelDeployment) -> list[ObjectKey]:
-    """The platform, the endpoint (its other members), the code and model ConfigMaps and the keys Secret."""
+    """The platform, the endpoint (its other members), code and model ConfigMaps, keys and image pull Secrets."""
     namespace = str(md.metadata.namespace)
     keys = [
         ObjectKey("MLOpsPlatform", None, md.spec.platform_ref.name),
@@ -27,6 +27,7 @@ def watched_by_deployment(md: ModelDeployment) -> list[ObjectKey]:
         keys.append(ObjectKey("ConfigMap", namespace, md.spec.code.config_map.name))
     if md.spec.endpoint.auth_mode == "key":
         keys.append(ObjectKey("Secret", namespace, naming.keys_secret_name(md.spec.endpoint.name)))
+    keys += [ObjectKey("Secret", namespace, ref.name) for ref in md.spec.environment.image_pull_secrets]
     return keys
 
 

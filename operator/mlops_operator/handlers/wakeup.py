@@ -25,7 +25,7 @@ from mlops_operator.backends.base import ObjectKey
 
 log = logging.getLogger(__name__)
 Look = Callable[[], float | None]  # one pass over one object; returns seconds until the next look, or None
-MAX_FOLDED_PASSES = 10  # a flapping child cannot pin a worker forever; the drift timer takes over
+MAX_FOLDED_PASSES = 10  # passes in a row for one object before it yields its worker
 
 
 class Waker:
@@ -86,17 +86,24 @@ class Waker:
                 self._dirty.add(key)
                 return
             self._running.add(key)
+        passes = 0
         try:
-            for _ in range(MAX_FOLDED_PASSES):
+            while True:
                 self._pass(key, look)
+                passes += 1
+                # Checking for a wake and leaving must be one step: a wake between them would be lost.
                 with self._lock:
-                    if key not in self._dirty:
-                        break
+                    again = key in self._dirty
                     self._dirty.discard(key)
-        finally:
+                    if not again or passes >= MAX_FOLDED_PASSES:
+                        self._running.discard(key)
+                        break
+        except BaseException:
             with self._lock:
                 self._running.discard(key)
-                self._dirty.discard(key)
+            raise
+        if again:  # a flapping child cannot pin a worker: the rest waits for a fresh wake
+            self.wake(key, look, 1.0)
 
     def _pass(self, key: ObjectKey, look: Look) -> None:
         try:

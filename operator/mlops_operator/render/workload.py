@@ -196,6 +196,8 @@ def _pod_spec(md: ModelDeployment, inputs: WorkloadInputs) -> dict[str, Any]:
     }
     if source.kind == "https":
         pod["initContainers"] = [_fetch_container(md, source, inputs)]
+    if md.spec.environment.image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": ref.name} for ref in md.spec.environment.image_pull_secrets]
     if inputs.instance_type.node_selector:
         pod["nodeSelector"] = dict(inputs.instance_type.node_selector)
     if inputs.instance_type.tolerations:

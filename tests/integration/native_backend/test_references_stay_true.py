@@ -1,5 +1,5 @@
 """What a ModelDeployment references stays true in its status within seconds: code and model ConfigMaps,
-the keys Secret, the platform's Gateway and the platform itself, which is kept while it is in use."""
+the keys and image pull Secrets, the platform's Gateway and the platform itself, kept while in use."""
 
 from __future__ import annotations
 
@@ -58,6 +58,23 @@ def test_deleting_the_model_config_map_shows_model_not_found_and_its_return_heal
     wait_condition(kube, namespace, "blue", "Ready", "False", "ModelNotFound", timeout=SECONDS)
 
     create_model_files(kube, namespace)
+    wait_condition(kube, namespace, "blue", "Ready", "True", timeout=SECONDS)
+
+
+def test_deleting_an_image_pull_secret_shows_image_pull_secret_not_found_and_its_return_heals_it(
+    kube: Kube, namespace: str
+) -> None:
+    kube.create(_pull_secret(namespace))
+    create_model_files(kube, namespace)
+    pulled = model_deployment(namespace, "blue", traffic=100, environment={"imagePullSecrets": [{"name": "regcred"}]})
+    kube.create(pulled)
+    wait_condition(kube, namespace, "blue", "Ready", "True")
+
+    kube.delete("v1", "Secret", "regcred", namespace)
+    ready = wait_condition(kube, namespace, "blue", "Ready", "False", "ImagePullSecretNotFound", timeout=SECONDS)
+    assert "Secret regcred named by spec.environment.imagePullSecrets does not exist" in ready["message"]
+
+    kube.create(_pull_secret(namespace))
     wait_condition(kube, namespace, "blue", "Ready", "True", timeout=SECONDS)
 
 
@@ -140,6 +157,16 @@ def test_the_force_annotation_deletes_a_platform_in_use_and_its_dependents_stop_
 
     wait_for(lambda: kube.get(API, "MLOpsPlatform", platform) is None, SECONDS, "the platform gone")
     wait_condition(kube, namespace, "blue", "Ready", "False", "PlatformNotFound", timeout=SECONDS)
+
+
+def _pull_secret(namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "regcred", "namespace": namespace},
+        "type": "kubernetes.io/dockerconfigjson",
+        "stringData": {".dockerconfigjson": '{"auths": {}}'},
+    }
 
 
 def _gateway(namespace: str) -> dict[str, Any]:

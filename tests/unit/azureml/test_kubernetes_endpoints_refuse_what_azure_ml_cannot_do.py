@@ -31,6 +31,7 @@ def _md(**spec: Any) -> ModelDeployment:
         ({"endpoint": {"name": "scoring", "authMode": "aad_token"}}, "aad_token is not supported"),
         ({"mirrorTraffic": 10}, "mirrorTraffic is not supported"),
         ({"code": {"configMap": {"name": "code"}}}, "code.configMap is not uploaded"),
+        ({"environment": {"imagePullSecrets": [{"name": "regcred"}]}}, "imagePullSecrets is native only"),
     ],
 )
 def test_unsupported_settings_block_the_deployment_with_feature_unsupported(spec: dict[str, Any], needle: str) -> None:

@@ -74,6 +74,11 @@ class EnvironmentSettings(CamelModel):
     image: str | None = Field(None, min_length=1, description="Container image with the model's dependencies.")
     name: str | None = Field(None, description="Azure ML environment name (for the azureml backend).")
     version: str | None = Field(None, description="Azure ML environment version.")
+    image_pull_secrets: list[LocalObjectReference] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Secrets in this namespace for pulling `image` from a private registry (native backend).",
+    )
 
 
 class RequestSettings(CamelModel):

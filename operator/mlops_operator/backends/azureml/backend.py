@@ -215,6 +215,11 @@ def _refused(md: ModelDeployment) -> Outcome | None:
         )
     elif md.spec.mirror_traffic:
         message = "spec.mirrorTraffic is not supported for Kubernetes online endpoints on Azure ML; set it to 0"
+    elif md.spec.environment.image_pull_secrets:
+        message = (
+            "spec.environment.imagePullSecrets is native only; Azure ML pulls environment images with the "
+            "workspace's registry credentials, so remove it"
+        )
     elif md.spec.code.config_map is not None:
         message = (
             "spec.code.configMap is not uploaded by the azureml backend; use an environment image that serves the "

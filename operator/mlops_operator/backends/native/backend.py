@@ -60,8 +60,8 @@ class NativeBackend:
             )
             return Outcome([blocked(Reason.FEATURE_UNSUPPORTED, message)])
         references = read_references(self._kube, md)
-        if references.model.severity == "Error":
-            return Outcome([references.model])
+        if references.verdict.severity == "Error":
+            return Outcome([references.verdict])
         self._apply_workload(md, platform, references.revision)
         state = self.reconcile_endpoint(md, platform)
         deployment = self._kube.get("apps/v1", "Deployment", naming.deployment_name(str(md.metadata.name)), namespace)
@@ -72,7 +72,7 @@ class NativeBackend:
         in_force = (state.endpoint.traffic, state.endpoint.mirror_traffic)
         return Outcome(
             [
-                _model_after_rollout(references.model, deployment),
+                _model_after_rollout(references.verdict, deployment),
                 state.entry,
                 *workload[:1],
                 state.verdict,

@@ -1,14 +1,15 @@
-"""What a native ModelDeployment reads besides itself: its model and code, and their content revision.
+"""What a native ModelDeployment reads besides itself: model, code, image pull Secrets, content revision.
 
-A missing reference stops the pass before anything is applied, so running pods keep serving what they
-have while status says why new ones could not start. The content of the referenced ConfigMaps is hashed
-into the pod template, so editing `score.py` or the model rolls the Deployment like any spec change.
+A missing reference (code or model ConfigMap, PVC, image pull Secret) stops the pass before anything is
+applied, so running pods keep serving what they have while status says why new ones could not start.
+The content of the referenced ConfigMaps is hashed into the pod template, so editing `score.py` or the
+model rolls the Deployment like any spec change.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from mlops_operator import naming
@@ -21,9 +22,10 @@ from mlops_operator.render.model_source import ModelSource, parse_model_uri
 
 @dataclass(frozen=True)
 class References:
-    """The model verdict before pods run, and the revision of the referenced content ('' when none)."""
+    """`ModelReady` while pods load the model, or what blocks them (an Error verdict on the condition it
+    concerns); and the revision of the referenced content ('' when none)."""
 
-    model: Verdict
+    verdict: Verdict
     revision: str
 
 
@@ -51,6 +53,11 @@ def read_references(kube: Kube, md: ModelDeployment) -> References:
         if found is None:
             return References(_missing(Reason.CODE_NOT_FOUND, "ConfigMap", code.name, "spec.code.configMap", md), "")
         contents.append(found)
+    for ref in md.spec.environment.image_pull_secrets:
+        if kube.get("v1", "Secret", ref.name, namespace) is None:
+            field = "spec.environment.imagePullSecrets"
+            missing = _missing(Reason.IMAGE_PULL_SECRET_NOT_FOUND, "Secret", ref.name, field, md)
+            return References(replace(missing, type=ConditionType.DEPLOYMENT_READY), "")
     waiting = f"waiting for pods to load {source.uri}"
     model = Verdict(ConditionType.MODEL_READY, "False", Reason.MODEL_FETCHING, waiting, "Info")
     return References(model, content_revision(contents))
