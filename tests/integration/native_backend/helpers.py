@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 
 from kopf.testing import KopfRunner
@@ -118,3 +119,18 @@ def apiserver_writes(
         if labels.get("verb") in WRITE_VERBS and ours:
             total += int(float(line.rsplit(" ", 1)[1]))
     return total
+
+
+def settled_apiserver_writes(
+    cluster: LocalCluster, resources: frozenset[str] = OPERATOR_RESOURCES | {"modeldeployments"}
+) -> int:
+    """The write count once the cluster is quiet (earlier tests' namespaces may still be being emptied)."""
+    counts: list[int] = [apiserver_writes(cluster, resources)]
+
+    def quiet() -> bool:
+        time.sleep(1)
+        counts.append(apiserver_writes(cluster, resources))
+        return counts[-1] == counts[-2]
+
+    wait_for(quiet, 30, "no writes to the operator's kinds for a second")
+    return counts[-1]

@@ -23,6 +23,7 @@ from .helpers import (
     apply_platform,
     create_model_files,
     model_deployment,
+    settled_apiserver_writes,
     wait_for,
 )
 
@@ -143,7 +144,7 @@ def test_replicas_set_by_the_autoscaler_are_left_alone_without_a_write(
     # What the HPA controller does: write the scale subresource as its own field manager.
     scale = {"spec": {"replicas": 3}}
     kube.patch_merge("apps/v1", "Deployment", "blue", namespace, scale, subresource="scale")
-    child_writes = apiserver_writes(crds, OPERATOR_RESOURCES)
+    child_writes = settled_apiserver_writes(crds, OPERATOR_RESOURCES)
     before = Counter(ctx.kube.requests)
 
     one_pass(ctx, namespace)
@@ -159,7 +160,7 @@ def test_idle_passes_write_nothing_by_the_api_servers_own_count(
 ) -> None:
     deploy(kube, ctx, namespace, platform, instanceCount=2, environmentVariables={"A": "1"})
     settle(ctx, kube, namespace)
-    before = apiserver_writes(crds)
+    before = settled_apiserver_writes(crds)
     writes = ctx.kube.writes
 
     for _ in range(3):
