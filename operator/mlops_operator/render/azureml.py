@@ -175,7 +175,7 @@ def render_deployment_shape(md: ModelDeployment, model_id: str, environment_id: 
         },
         "livenessProbe": probe_shape(spec.liveness_probe),
         "readinessProbe": probe_shape(spec.readiness_probe),
-        "scaleSettings": _scale(md),
+        "scaleSettings": scale_shape(spec.scale_settings),
         "environmentVariables": dict(sorted(spec.environment_variables.items())),
     }
     if spec.resources is not None:
@@ -197,16 +197,16 @@ def probe_shape(probe: Any) -> dict[str, Any]:
     }
 
 
-def _scale(md: ModelDeployment) -> dict[str, Any]:
-    scale = md.spec.scale_settings
-    if scale.type == "default":
+def scale_shape(scale: Any) -> dict[str, Any]:
+    """Scale settings in ARM's shape, from our spec or from what ARM returned (None meaning default)."""
+    if scale is None or str(getattr(scale, "type", "default")).lower() == "default":
         return {"scaleType": "Default"}
     return {
         "scaleType": "TargetUtilization",
         "minInstances": scale.min_instances,
         "maxInstances": scale.max_instances,
         "targetUtilizationPercentage": scale.target_utilization_percentage,
-        "pollingInterval": iso_seconds(scale.polling_interval),
+        "pollingInterval": iso_seconds(scale.polling_interval or 0),
     }
 
 

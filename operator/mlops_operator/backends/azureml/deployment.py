@@ -35,7 +35,7 @@ from mlops_operator.backends.azureml.operations import (
 )
 from mlops_operator.backends.azureml.steps import StepResult, failed, ready, waiting
 from mlops_operator.conditions import ConditionType, Reason
-from mlops_operator.render.azureml import iso_seconds, probe_shape, render_deployment_shape, shape_drift
+from mlops_operator.render.azureml import iso_seconds, probe_shape, render_deployment_shape, scale_shape, shape_drift
 
 REGISTERABLE = ("azureml://", "https://", "file://")
 
@@ -240,7 +240,7 @@ def shape_of(live: Any) -> dict[str, Any]:
         },
         "livenessProbe": _live_probe(live.liveness_probe),
         "readinessProbe": _live_probe(live.readiness_probe),
-        "scaleSettings": _live_scale(live.scale_settings),
+        "scaleSettings": scale_shape(live.scale_settings),
         "environmentVariables": dict(sorted((live.environment_variables or {}).items())),
     }
     resources = getattr(live, "resources", None)
@@ -255,18 +255,6 @@ def _ms(value: int | None) -> str | None:
 
 def _live_probe(probe: Any) -> dict[str, Any] | None:
     return None if probe is None else probe_shape(probe)
-
-
-def _live_scale(scale: Any) -> dict[str, Any]:
-    if scale is None or str(getattr(scale, "type", "default")).lower() == "default":
-        return {"scaleType": "Default"}
-    return {
-        "scaleType": "TargetUtilization",
-        "minInstances": scale.min_instances,
-        "maxInstances": scale.max_instances,
-        "targetUtilizationPercentage": scale.target_utilization_percentage,
-        "pollingInterval": iso_seconds(scale.polling_interval or 0),
-    }
 
 
 def _amounts(settings: Any) -> dict[str, str]:
