@@ -30,12 +30,23 @@ class Dependents:
         """ModelDeployments referencing `key` (for a Gateway: those on the platforms routing through it)."""
         if key.kind == "Gateway":
             platforms = {
-                *self._platforms.get(_index_key(key), ()),
-                *self._platforms.get(("Gateway", None, key.name), ()),
+                *_read(self._platforms, _index_key(key)),
+                *_read(self._platforms, ("Gateway", None, key.name)),
             }
             return sorted({d for p in platforms for d in self.of(ObjectKey("MLOpsPlatform", None, p))}, key=str)
-        found = self._deployments.get(_index_key(key), ())
+        found = _read(self._deployments, _index_key(key))
         return sorted({ObjectKey("ModelDeployment", ns, name) for ns, name in found}, key=str)
+
+
+def _read(index: Mapping[Any, Iterable[Any]], key: IndexKey) -> list[Any]:
+    """The values under `key`. kopf updates its indices on its event loop while passes read them from
+    worker threads, so a read that races an update is simply tried again."""
+    for _ in range(5):
+        try:
+            return list(index.get(key, ()))
+        except RuntimeError:  # "changed size during iteration"
+            continue
+    return list(index.get(key, ()))
 
 
 def _index_key(key: ObjectKey) -> IndexKey:
