@@ -94,3 +94,12 @@ def test_image_pull_secrets_are_rendered_into_the_pod_and_watched() -> None:
     pod = render_deployment(pulled, inputs)["spec"]["template"]["spec"]
     assert pod["imagePullSecrets"] == [{"name": "reg"}]
     assert ObjectKey("Secret", "ml", "reg") in watched_by_deployment(pulled)
+
+
+def test_the_content_revision_is_an_annotation_of_the_pod_template_so_a_change_rolls_the_pods() -> None:
+    md = ModelDeployment.model_validate(BLUE)
+    base = {"instance_type": InstanceType.model_validate(SMALL), "image": "scoring:1", "fetcher_image": "f:1"}
+    v1 = render_deployment(md, WorkloadInputs(**base, content_revision="aaa"))["spec"]["template"]["metadata"]
+    plain = render_deployment(md, WorkloadInputs(**base))["spec"]["template"]["metadata"]
+    assert v1["annotations"] == {"mlops.dev/content-revision": "aaa"}
+    assert "annotations" not in plain  # nothing mounted from ConfigMaps: the template is as before
