@@ -14,6 +14,59 @@ from enum import StrEnum
 from mlops_operator.api.v1alpha1.common import Condition, ConditionStatus, Severity
 
 
+class ConditionType(StrEnum):
+    """Every condition type the operator writes; each kind's set is `CONDITION_SETS` below."""
+
+    READY = "Ready"
+    MODEL_READY = "ModelReady"
+    ENDPOINT_READY = "EndpointReady"
+    DEPLOYMENT_READY = "DeploymentReady"
+    TRAFFIC_APPLIED = "TrafficApplied"
+    PROGRESSING = "Progressing"
+    DEGRADED = "Degraded"
+    WORKSPACE_READY = "WorkspaceReady"
+    NODE_POOL_READY = "NodePoolReady"
+    EXTENSION_READY = "ExtensionReady"
+    COMPUTE_ATTACHED = "ComputeAttached"
+    INSTANCE_TYPES_READY = "InstanceTypesReady"
+    DELETION_BLOCKED = "DeletionBlocked"
+
+
+T = ConditionType
+# Declared once per kind (and, for platforms, per backend: a native platform has no workspace). Every pass
+# writes exactly these, `Ready` first; any other condition type found on the object is dropped.
+CONDITION_SETS: dict[tuple[str, str], tuple[ConditionType, ...]] = {
+    ("ModelDeployment", "native"): (
+        T.READY,
+        T.MODEL_READY,
+        T.ENDPOINT_READY,
+        T.DEPLOYMENT_READY,
+        T.TRAFFIC_APPLIED,
+        T.PROGRESSING,
+        T.DEGRADED,
+    ),
+    ("MLOpsPlatform", "native"): (T.READY, T.INSTANCE_TYPES_READY, T.DELETION_BLOCKED),
+    ("MLOpsPlatform", "azureml"): (
+        T.READY,
+        T.WORKSPACE_READY,
+        T.NODE_POOL_READY,
+        T.EXTENSION_READY,
+        T.COMPUTE_ATTACHED,
+        T.INSTANCE_TYPES_READY,
+        T.DELETION_BLOCKED,
+    ),
+}
+# A ModelDeployment has the same conditions on either backend (azureml derives Progressing/Degraded).
+CONDITION_SETS[("ModelDeployment", "azureml")] = CONDITION_SETS[("ModelDeployment", "native")]
+# Polarity-inverted: True means "not steady", and a healthy object carries them as False.
+INVERTED = frozenset({T.PROGRESSING, T.DEGRADED, T.DELETION_BLOCKED})
+
+
+def condition_set(kind: str, backend: str) -> tuple[ConditionType, ...]:
+    """The conditions an object of `kind` carries; an unknown backend gets the native set of its kind."""
+    return CONDITION_SETS.get((kind, backend)) or CONDITION_SETS[(kind, "native")]
+
+
 class Reason(StrEnum):
     """Every reason the operator writes. Stable: tools and alerts key on these."""
 
@@ -31,6 +84,13 @@ class Reason(StrEnum):
     MODEL_AVAILABLE = "ModelAvailable"
     MODEL_FETCHING = "ModelFetching"
     CODE_NOT_FOUND = "CodeNotFound"
+    GATEWAY_NOT_FOUND = "GatewayNotFound"
+    IMAGE_PULL_SECRET_NOT_FOUND = "ImagePullSecretNotFound"
+    PLATFORM_TERMINATING = "PlatformTerminating"
+    IN_USE = "InUse"
+    NOT_DELETING = "NotDeleting"
+    NOT_EVALUATED = "NotEvaluated"
+    RECONCILE_ERROR = "ReconcileError"
     DEPLOYMENT_AVAILABLE = "DeploymentAvailable"
     ROLLING_OUT = "RollingOut"
     PROGRESS_DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
@@ -84,7 +144,7 @@ class Reason(StrEnum):
 class Verdict:
     """One condition's desired value, before timestamps are attached."""
 
-    type: str
+    type: ConditionType
     status: ConditionStatus
     reason: str
     message: str = ""
@@ -124,7 +184,7 @@ def apply_verdicts(
     ordered = list(verdicts)
     for verdict in ordered:
         conditions = set_condition(conditions, verdict, generation, now)
-    rank = {v.type: i for i, v in enumerate(ordered)}
+    rank: dict[str, int] = {v.type: i for i, v in enumerate(ordered)}
     return sorted(conditions, key=lambda c: rank.get(c.type, len(rank)))
 
 
@@ -134,7 +194,7 @@ def transitions(before: Iterable[Condition], after: Iterable[Condition]) -> list
     return [c for c in after if old.get(c.type) != (c.status, c.reason)]
 
 
-def find(conditions: Iterable[Condition], type_: str) -> Condition | None:
+def find(conditions: Iterable[Condition], type_: ConditionType) -> Condition | None:
     return next((c for c in conditions if c.type == type_), None)
 
 
@@ -142,13 +202,47 @@ def summarize(verdicts: list[Verdict], ready_message: str) -> Verdict:
     """The `Ready` verdict: true when every other verdict is healthy, else the first problem's reason."""
     problems = [v for v in verdicts if not _healthy(v)]
     if not problems:
-        return Verdict("Ready", "True", Reason.READY, ready_message)
+        return Verdict(T.READY, "True", Reason.READY, ready_message)
     worst = max(problems, key=lambda v: ("", "Info", "Warning", "Error").index(v.severity or "Info"))
-    return Verdict("Ready", "False", worst.reason, worst.message, worst.severity or "Info")
+    return Verdict(T.READY, "False", worst.reason, worst.message, worst.severity or "Info")
+
+
+def derived_verdicts(wanted: tuple[ConditionType, ...], reported: list[Verdict]) -> list[Verdict]:
+    """One verdict per condition of the kind's set (`Ready` aside), in the set's order.
+
+    What a pass did not report is derived rather than left stale: `Progressing` is True while something is
+    waiting or retrying, `Degraded` while something needs a human, and anything else is Unknown, naming what
+    stopped the pass. A verdict outside the set is a bug in the backend, so it raises.
+    """
+    stray = [v.type for v in reported if v.type not in wanted or v.type == T.READY]
+    if stray:
+        raise ValueError(f"conditions {stray} are not reported by backends of this kind; its set is {list(wanted)}")
+    given: dict[ConditionType, Verdict] = {}
+    for verdict in reported:
+        given.setdefault(verdict.type, verdict)
+    problems = [v for v in reported if not _healthy(v)]
+    return [given.get(t) or _derived(t, problems) for t in wanted if t != T.READY]
+
+
+def _derived(type_: ConditionType, problems: list[Verdict]) -> Verdict:
+    failing = next((v for v in problems if v.severity == "Error"), None)
+    pending = next((v for v in problems if v.severity != "Error"), None)
+    if type_ == T.DEGRADED:
+        if failing is None:
+            return Verdict(type_, "False", Reason.HEALTHY, "nothing needs attention")
+        return Verdict(type_, "True", failing.reason, failing.message, "Error")
+    if type_ == T.DELETION_BLOCKED:
+        return Verdict(type_, "False", Reason.NOT_DELETING, "deletion has not been requested")
+    if type_ == T.PROGRESSING:
+        if pending is None:
+            return Verdict(type_, "False", Reason.STABLE, "nothing in progress")
+        return Verdict(type_, "True", pending.reason, pending.message)
+    blocker = failing or pending
+    why = f"not evaluated: {blocker.type} is {blocker.reason}" if blocker else "not evaluated in this pass"
+    return Verdict(type_, "Unknown", Reason.NOT_EVALUATED, why, "Info")
 
 
 def _healthy(verdict: Verdict) -> bool:
-    # Progressing/Degraded are polarity-inverted: True means "not steady".
-    if verdict.type in ("Progressing", "Degraded"):
+    if verdict.type in INVERTED:
         return verdict.status == "False"
     return verdict.status == "True"

@@ -20,6 +20,9 @@ class OperatorSettings(BaseSettings):
     drift_interval_seconds: float = Field(60.0, gt=0, description="How often every resource is re-reconciled.")
     progress_requeue_seconds: float = Field(5.0, gt=0, description="How soon to look again while rolling out.")
     progress_deadline_seconds: int = Field(600, ge=30, description="Deployment progress deadline.")
+    platform_deletion_recheck_seconds: float = Field(
+        3.0, gt=0, description="How often a platform whose deletion waits for its ModelDeployments looks again."
+    )
     peering: str | None = Field(
         None, description="kopf peering name for one active replica among several; standalone when empty."
     )

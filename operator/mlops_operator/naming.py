@@ -16,9 +16,13 @@ LABEL_ENDPOINT = f"{GROUP}/endpoint"
 LABEL_MODEL = f"{GROUP}/model"
 LABEL_MODEL_VERSION = f"{GROUP}/model-version"
 ANNOTATION_RECONCILE_POLICY = f"{GROUP}/reconcile-policy"
-# Not under "mlops.dev/": kopf ignores its own storage prefix when diffing, and this change must wake handlers.
-ANNOTATION_ENDPOINT_REVISION = f"endpoint.{GROUP}/revision"
 FINALIZER = f"{GROUP}/finalizer"
+# On every child we apply: the hash of its rendered form, so a removed field is seen as a change.
+ANNOTATION_APPLIED_HASH = f"{GROUP}/applied-hash"
+# On the pod template: the hash of the ConfigMaps the pods mount (code, model), shown as status.revision.
+ANNOTATION_CONTENT_REVISION = f"{GROUP}/content-revision"
+# On an MLOpsPlatform: delete it even while ModelDeployments use it (they become Ready=False).
+ANNOTATION_FORCE_DELETE = f"{GROUP}/force-delete"
 
 KEYS_MOUNT_DIR = "/var/run/secrets/mlops.dev/keys"
 MODEL_MOUNT_DIR = "/var/azureml-app/model"

@@ -1,7 +1,7 @@
-"""One level-based reconcile for each kind, shared by create, update, resume and the drift timer.
+"""One level-based reconcile for each kind, and the one function that turns its outcome into status.
 
-Handlers parse the object, call these functions, and write back the status they return. Nothing here
-knows about kopf; backends are chosen by the platform's `spec.backend`.
+Handlers parse the object, call these functions, and write back the patch `build_status` returns.
+Nothing here knows about kopf; backends are chosen by the platform's `spec.backend`.
 """
 
 from __future__ import annotations
@@ -12,73 +12,79 @@ from typing import Any
 
 from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeployment
 from mlops_operator.api.v1alpha1.common import Condition, FailureRecord
-from mlops_operator.backends.base import Backend, FatalError, Outcome, RetryableError
-from mlops_operator.backends.resolve import blocked, blocked_outcome, check_resources_fit, resolve_instance_type
-from mlops_operator.conditions import Reason, Verdict, apply_verdicts, now_rfc3339, summarize, transitions
+from mlops_operator.backends.base import Backend, FatalError, Outcome, PartialStatus, RetryableError
+from mlops_operator.backends.resolve import blocked, check_resources_fit, resolve_instance_type
+from mlops_operator.conditions import (
+    ConditionType,
+    Reason,
+    Verdict,
+    apply_verdicts,
+    condition_set,
+    derived_verdicts,
+    now_rfc3339,
+    summarize,
+    transitions,
+)
 
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """The status to write and the condition transitions to announce as Events."""
+    """The merge patch to write (empty: no write) and the condition transitions to announce as Events."""
 
-    status: dict[str, Any]
+    patch: dict[str, Any]
     transitions: list[Condition]
     requeue_after: float | None
-
-
-def status_patch(current: Mapping[str, Any] | None, desired: Mapping[str, Any]) -> dict[str, Any]:
-    """A JSON merge patch from `current` to `desired` status; empty when nothing changed (no write)."""
-    current = current or {}
-    return {k: v for k, v in desired.items() if current.get(k) != v and not (v is None and k not in current)}
 
 
 def reconcile_deployment(
     md: ModelDeployment, platform: MLOpsPlatform | None, backends: Mapping[str, Backend]
 ) -> Outcome:
     """Desired vs observed for one ModelDeployment, through its platform's backend."""
-    if platform is None:
-        return blocked_outcome(
-            blocked(
-                Reason.PLATFORM_NOT_FOUND,
-                f"MLOpsPlatform {md.spec.platform_ref.name!r} does not exist; create it or fix spec.platformRef.name",
-            )
-        )
-    backend = backends.get(platform.spec.backend)
-    if backend is None:
-        return blocked_outcome(
-            blocked(
-                Reason.BACKEND_UNSUPPORTED,
-                f"platform {platform.metadata.name} uses backend {platform.spec.backend!r}, "
-                "which this operator build does not run",
-            )
-        )
+    problem = _platform_problem(md, platform, backends)
+    if problem is not None:
+        return Outcome([problem])
+    assert platform is not None  # a missing platform is a problem reported above
+    backend = backends[platform.spec.backend]
     instance_type = resolve_instance_type(md, platform)
     if isinstance(instance_type, Verdict):
-        return blocked_outcome(instance_type)
+        return Outcome([instance_type])
     too_big = check_resources_fit(md, instance_type)
     if too_big is not None:
-        return blocked_outcome(too_big)
+        return Outcome([too_big])
     return _guarded(lambda: backend.reconcile_deployment(md, platform))
+
+
+def _platform_problem(
+    md: ModelDeployment, platform: MLOpsPlatform | None, backends: Mapping[str, Backend]
+) -> Verdict | None:
+    """Why the platform cannot serve this deployment: missing, being deleted, or on a backend not built in."""
+    ref = md.spec.platform_ref.name
+    if platform is None:
+        return blocked(
+            Reason.PLATFORM_NOT_FOUND, f"MLOpsPlatform {ref!r} does not exist; create it or fix spec.platformRef.name"
+        )
+    if platform.metadata.deletion_timestamp:
+        return blocked(
+            Reason.PLATFORM_TERMINATING,
+            f"MLOpsPlatform {ref!r} is being deleted; move this deployment to another platform or delete it",
+        )
+    if platform.spec.backend not in backends:
+        return blocked(
+            Reason.BACKEND_UNSUPPORTED,
+            f"platform {ref} uses backend {platform.spec.backend!r}, which this operator build does not run",
+        )
+    return None
 
 
 def reconcile_platform(platform: MLOpsPlatform, backends: Mapping[str, Backend]) -> Outcome:
     backend = backends.get(platform.spec.backend)
     if backend is None:
-        return Outcome(
-            [
-                Verdict(
-                    "InstanceTypesReady",
-                    "False",
-                    Reason.BACKEND_UNSUPPORTED,
-                    f"backend {platform.spec.backend!r} is not available in this operator build",
-                    "Error",
-                )
-            ]
-        )
-    return _guarded(lambda: backend.reconcile_platform(platform), condition="InstanceTypesReady")
+        message = f"backend {platform.spec.backend!r} is not available in this operator build"
+        return Outcome([blocked(Reason.BACKEND_UNSUPPORTED, message, ConditionType.INSTANCE_TYPES_READY)])
+    return _guarded(lambda: backend.reconcile_platform(platform), ConditionType.INSTANCE_TYPES_READY)
 
 
-def _guarded(step: Callable[[], Outcome], condition: str = "DeploymentReady") -> Outcome:
+def _guarded(step: Callable[[], Outcome], condition: ConditionType = ConditionType.DEPLOYMENT_READY) -> Outcome:
     """Classified backend errors become a verdict on `condition`; anything unexpected keeps its traceback."""
     try:
         return step()
@@ -89,31 +95,52 @@ def _guarded(step: Callable[[], Outcome], condition: str = "DeploymentReady") ->
 
 
 def build_status(
-    current: Mapping[str, Any] | None,
-    outcome: Outcome,
-    generation: int | None,
-    ready_message: str,
-    now: str | None = None,
+    body: Mapping[str, Any], backend: str, outcome: Outcome, ready_message: str, now: str | None = None
 ) -> StatusUpdate:
-    """The full status to write: verdicts become conditions (Ready summarised), plus the backend's fields."""
+    """The one place an outcome becomes status: the kind's conditions (stale ones dropped), `Ready`
+    summarised, the backend's typed fields, `observedGeneration` and `lastFailure`, as a merge patch."""
     now = now or now_rfc3339()
-    before = [Condition.model_validate(c) for c in (current or {}).get("conditions", [])]
-    ready = summarize(outcome.verdicts, ready_message)
-    conditions = apply_verdicts(before, [ready, *outcome.verdicts], generation, now)
-    status = {**{k: v for k, v in (current or {}).items() if k in _KEPT_FIELDS}, **outcome.status}
-    status["observedGeneration"] = generation
-    status["conditions"] = [c.to_wire() for c in conditions]
-    status["lastFailure"] = _last_failure(current, ready, now)
-    return StatusUpdate(status, transitions(before, conditions), outcome.requeue_after)
+    current: Mapping[str, Any] = body.get("status") or {}
+    wanted = condition_set(str(body["kind"]), backend)
+    before = [Condition.model_validate(c) for c in current.get("conditions", []) if c.get("type") in wanted]
+    verdicts = derived_verdicts(wanted, outcome.verdicts)
+    ready = summarize(verdicts, ready_message)
+    conditions = apply_verdicts(before, [ready, *verdicts], body["metadata"].get("generation"), now)
+    desired = _fields_set(outcome.status) if outcome.status else {}
+    if {"conditions", "observedGeneration", "lastFailure"} & set(desired):
+        raise ValueError("backends report verdicts; conditions, observedGeneration and lastFailure are derived")
+    desired["observedGeneration"] = body["metadata"].get("generation")
+    desired["conditions"] = [c.to_wire() for c in conditions]
+    desired["lastFailure"] = _last_failure(current, ready, now)
+    all_before = [Condition.model_validate(c) for c in current.get("conditions", [])]
+    return StatusUpdate(merge_patch(current, desired), transitions(all_before, conditions), outcome.requeue_after)
 
 
-_KEPT_FIELDS = ("operations", "lastFailure")
+def _fields_set(status: PartialStatus) -> dict[str, Any]:
+    """The top-level fields the backend set, each in full (nested defaults included, so they compare)."""
+    full = status.model_dump(by_alias=True, mode="json")
+    aliases = {name: info.alias or name for name, info in type(status).model_fields.items()}
+    return {aliases[name]: full[aliases[name]] for name in status.model_fields_set}
 
 
-def _last_failure(current: Mapping[str, Any] | None, ready: Verdict, now: str) -> dict[str, Any] | None:
+def merge_patch(current: Mapping[str, Any], desired: Mapping[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch from `current` to `desired` (top-level fields named in `desired` only); maps
+    get nulls for the keys they lost. Empty when nothing changed, so an idle pass writes nothing."""
+    patch: dict[str, Any] = {}
+    for key, wanted in desired.items():
+        old, value = current.get(key), wanted
+        if old == wanted or (wanted is None and key not in current):
+            continue
+        if isinstance(value, dict) and isinstance(old, dict):
+            value = {**{k: None for k in old if k not in value}, **{k: v for k, v in value.items() if old.get(k) != v}}
+        patch[key] = value
+    return patch
+
+
+def _last_failure(current: Mapping[str, Any], ready: Verdict, now: str) -> dict[str, Any] | None:
     if ready.is_true or ready.severity == "Info":
-        return None if ready.is_true else (current or {}).get("lastFailure")
-    previous = (current or {}).get("lastFailure") or {}
+        return None if ready.is_true else current.get("lastFailure")
+    previous = current.get("lastFailure") or {}
     if previous.get("reason") == ready.reason and previous.get("message") == ready.message:
         return dict(previous)
     return FailureRecord(reason=ready.reason, message=ready.message, time=now).to_wire()

@@ -3,19 +3,36 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeployment
+from mlops_operator.api.v1alpha1 import MLOpsPlatform, MLOpsPlatformStatus, ModelDeployment, ModelDeploymentStatus
 from mlops_operator.conditions import Verdict
+
+# A typed partial status: only the fields a backend set explicitly are written (pydantic's `model_fields_set`),
+# and a misspelt field is an error here instead of being silently dropped by the API server.
+PartialStatus = ModelDeploymentStatus | MLOpsPlatformStatus
+
+
+@dataclass(frozen=True)
+class ObjectKey:
+    """An object the operator should look at again (a sibling whose status depends on this pass)."""
+
+    kind: str
+    namespace: str | None
+    name: str
 
 
 @dataclass
 class Outcome:
-    """The result of one reconcile pass: condition verdicts, other status fields, when to look again."""
+    """The result of one pass: condition verdicts, other status fields, when to look again and at what else.
+
+    Conditions and observedGeneration are not part of `status`: `reconcile.build_status` derives them.
+    """
 
     verdicts: list[Verdict]
-    status: dict[str, Any] = field(default_factory=dict)
+    status: PartialStatus | None = None
     requeue_after: float | None = None
+    wake: list[ObjectKey] = field(default_factory=list)
 
 
 class RetryableError(Exception):

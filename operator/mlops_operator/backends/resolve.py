@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from mlops_operator.api.quantity import parse_quantity
 from mlops_operator.api.v1alpha1 import InstanceType, MLOpsPlatform, ModelDeployment
-from mlops_operator.backends.base import Outcome
-from mlops_operator.conditions import Reason, Verdict
-
-DEPLOYMENT_CONDITIONS = ("ModelReady", "DeploymentReady", "TrafficApplied", "Progressing", "Degraded")
+from mlops_operator.conditions import ConditionType, Reason, Verdict
 
 
 def resolve_instance_type(md: ModelDeployment, platform: MLOpsPlatform) -> InstanceType | Verdict:
@@ -48,16 +45,6 @@ def check_resources_fit(md: ModelDeployment, instance_type: InstanceType) -> Ver
     return None
 
 
-def blocked(reason: str, message: str, type_: str = "DeploymentReady") -> Verdict:
+def blocked(reason: str, message: str, type_: ConditionType = ConditionType.DEPLOYMENT_READY) -> Verdict:
     """A verdict for a problem only a spec change (or a missing object appearing) can fix."""
     return Verdict(type_, "False", reason, message, "Error")
-
-
-def blocked_outcome(verdict: Verdict) -> Outcome:
-    """A pass that stopped early: the other conditions become Unknown rather than keep stale values."""
-    others = [
-        Verdict(t, "Unknown", verdict.reason, f"not evaluated: {verdict.reason}", "Info")
-        for t in DEPLOYMENT_CONDITIONS
-        if t != verdict.type
-    ]
-    return Outcome([verdict, *others])

@@ -1,4 +1,4 @@
-"""Watches on what the operator creates: a change in a child re-reconciles its ModelDeployment."""
+"""Watches on what the operator creates: a change in a child wakes its ModelDeployment."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import kopf
 
 from mlops_operator import naming
-from mlops_operator.handlers.flows import reconcile_deployment_by_name
+from mlops_operator.handlers.flows import deployment_key, wake
 
 MANAGED: dict[str, Any] = {
     naming.LABEL_MANAGED_BY: naming.MANAGED_BY,
@@ -17,5 +17,5 @@ MANAGED: dict[str, Any] = {
 
 @kopf.on.event("apps", "v1", "deployments", labels=MANAGED)
 @kopf.on.event("", "v1", "pods", labels=MANAGED)
-def child_changed(labels: kopf.Labels, namespace: str | None, memo: Any, **_: Any) -> None:
-    reconcile_deployment_by_name(memo["ctx"], str(namespace), labels[naming.LABEL_DEPLOYMENT])
+async def child_changed(labels: kopf.Labels, namespace: str | None, memo: Any, **_: Any) -> None:
+    wake(memo["ctx"], deployment_key(namespace, labels[naming.LABEL_DEPLOYMENT]))

@@ -1,17 +1,56 @@
-"""What handlers share: the client, settings and backends, built once at startup and kept in kopf's memo."""
+"""What handlers share: the client, settings, backends, the waker and the reference index, kept in kopf's memo."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from mlops_operator.backends.azureml import AzureMLBackend, CredentialFactory
-from mlops_operator.backends.base import Backend
+from mlops_operator.backends.base import Backend, ObjectKey
 from mlops_operator.backends.native import NativeBackend
 from mlops_operator.config import OperatorSettings
-from mlops_operator.handlers.requeue import Requeuer
+from mlops_operator.handlers.wakeup import Waker
 from mlops_operator.kube import Kube, load_api_client
+
+IndexKey = tuple[str, str | None, str]
+
+
+class Dependents:
+    """Who references what: read from kopf's indices, bound at startup (empty until then)."""
+
+    def __init__(self) -> None:
+        self._deployments: Mapping[Any, Iterable[Any]] = {}
+        self._platforms: Mapping[Any, Iterable[Any]] = {}
+
+    def bind(self, deployments: Mapping[Any, Iterable[Any]], platforms: Mapping[Any, Iterable[Any]]) -> None:
+        self._deployments, self._platforms = deployments, platforms
+
+    def of(self, key: ObjectKey) -> list[ObjectKey]:
+        """ModelDeployments referencing `key` (for a Gateway: those on the platforms routing through it)."""
+        if key.kind == "Gateway":
+            platforms = {
+                *_read(self._platforms, _index_key(key)),
+                *_read(self._platforms, ("Gateway", None, key.name)),
+            }
+            return sorted({d for p in platforms for d in self.of(ObjectKey("MLOpsPlatform", None, p))}, key=str)
+        found = _read(self._deployments, _index_key(key))
+        return sorted({ObjectKey("ModelDeployment", ns, name) for ns, name in found}, key=str)
+
+
+def _read(index: Mapping[Any, Iterable[Any]], key: IndexKey) -> list[Any]:
+    """The values under `key`. kopf updates its indices on its event loop while passes read them from
+    worker threads, so a read that races an update is simply tried again."""
+    for _ in range(5):
+        try:
+            return list(index.get(key, ()))
+        except RuntimeError:  # "changed size during iteration"
+            continue
+    return list(index.get(key, ()))
+
+
+def _index_key(key: ObjectKey) -> IndexKey:
+    return (key.kind, key.namespace, key.name)
 
 
 @dataclass
@@ -19,8 +58,8 @@ class OperatorContext:
     kube: Kube
     settings: OperatorSettings
     backends: dict[str, Backend]
-    coalescer: Coalescer = field(default_factory=lambda: Coalescer())  # noqa: PLW0108 (defined below)
-    requeuer: Requeuer = field(default_factory=Requeuer)
+    dependents: Dependents = field(default_factory=Dependents)
+    waker: Waker = field(default_factory=Waker)
 
 
 def build_context(
@@ -33,34 +72,3 @@ def build_context(
         "azureml": AzureMLBackend(kube, settings, credential_factory),
     }
     return OperatorContext(kube=kube, settings=settings, backends=backends)
-
-
-class Coalescer:
-    """Runs at most one reconcile per object at a time; events arriving meanwhile cause one more pass.
-
-    Child watch events (Deployments, Pods) come in bursts; reconciling the parent once per burst is enough
-    because reconcile is level-based.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._running: set[str] = set()
-        self._dirty: set[str] = set()
-
-    def run(self, key: str, step: Callable[[], None]) -> None:
-        with self._lock:
-            if key in self._running:
-                self._dirty.add(key)
-                return
-            self._running.add(key)
-        try:
-            for _ in range(10):  # bounded: a flapping child cannot pin a worker forever
-                step()
-                with self._lock:
-                    if key not in self._dirty:
-                        break
-                    self._dirty.discard(key)
-        finally:
-            with self._lock:
-                self._running.discard(key)
-                self._dirty.discard(key)

@@ -1,4 +1,4 @@
-"""ModelDeployment handlers: one reconcile for create, update, resume and drift; a finalizer on delete."""
+"""ModelDeployment handlers: one pass for create, update, resume and drift; a finalizer on delete."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from typing import Any
 import kopf
 
 from mlops_operator.api.v1alpha1 import GROUP, VERSION
+from mlops_operator.backends.watched import watched_by_deployment
 from mlops_operator.config import OperatorSettings
-from mlops_operator.handlers.flows import finalize_deployment_body, reconcile_deployment_by_name
+from mlops_operator.handlers.flows import deployment_key, finalize_deployment_body, look_now
+from mlops_operator.handlers.references import index_entries
 
 PLURAL = "modeldeployments"
 # kopf reads timer intervals when the decorator runs, so this one setting is read at import time.
@@ -19,14 +21,20 @@ DRIFT_SECONDS = OperatorSettings().drift_interval_seconds
 @kopf.on.create(GROUP, VERSION, PLURAL, backoff=5)
 @kopf.on.update(GROUP, VERSION, PLURAL, backoff=5)
 def modeldeployment_changed(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-    reconcile_deployment_by_name(memo["ctx"], str(namespace), name)
+    look_now(memo["ctx"], deployment_key(namespace, name))
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=DRIFT_SECONDS, initial_delay=DRIFT_SECONDS, idle=DRIFT_SECONDS)
 def modeldeployment_drift(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-    reconcile_deployment_by_name(memo["ctx"], str(namespace), name)
+    look_now(memo["ctx"], deployment_key(namespace, name))
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, backoff=5)
 def modeldeployment_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
     finalize_deployment_body(memo["ctx"], dict(body))
+
+
+@kopf.index(GROUP, VERSION, PLURAL)
+def modeldeployment_references(body: kopf.Body, namespace: str | None, name: str, **_: Any) -> dict[Any, Any]:
+    """What this deployment references -> (namespace, name): a change there wakes it."""
+    return index_entries(dict(body), watched_by_deployment, (namespace, name))

@@ -1,4 +1,9 @@
-"""Parse -> reconcile -> status -> Events, for one object. Handlers and child watches all come here."""
+"""Parse -> reconcile -> status -> Events, for one object. Every handler and every wake-up comes here.
+
+A pass never raises to its caller: a failure is written on the object (its kind's main condition,
+reason `ReconcileError`, and an Event) and the object is woken again after a pause, whether the pass
+ran in a kopf handler or was woken later.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +14,104 @@ from typing import Any, cast
 import kopf
 
 from mlops_operator.api.problems import InvalidResourceError, parse_resource
-from mlops_operator.api.v1alpha1 import API_VERSION, MLOpsPlatform, ModelDeployment
-from mlops_operator.backends.base import FatalError, Outcome, RetryableError
-from mlops_operator.backends.resolve import blocked, blocked_outcome
-from mlops_operator.conditions import Reason
+from mlops_operator.api.v1alpha1 import API_VERSION, Condition, MLOpsPlatform, ModelDeployment
+from mlops_operator.backends.base import FatalError, ObjectKey, Outcome, RetryableError
+from mlops_operator.backends.resolve import blocked
+from mlops_operator.conditions import ConditionType, Reason, Verdict
 from mlops_operator.handlers.context import OperatorContext
 from mlops_operator.kube import KubeError
-from mlops_operator.reconcile import build_status, reconcile_deployment, reconcile_platform, status_patch
+from mlops_operator.reconcile import build_status, reconcile_deployment, reconcile_platform
 
 log = logging.getLogger(__name__)
 FATAL_FINALIZER_DELAY = 300.0
+FAILURE_RETRY_SECONDS = 10.0
+# The condition a failed or invalid pass is reported on, per kind.
+MAIN_CONDITION = {
+    "ModelDeployment": ConditionType.DEPLOYMENT_READY,
+    "MLOpsPlatform": ConditionType.INSTANCE_TYPES_READY,
+}
+DOING = {"ModelDeployment": "serving", "MLOpsPlatform": "offering instance types"}
 
 
-def _invalid(exc: InvalidResourceError, condition: str = "DeploymentReady") -> Outcome:
-    """Admission normally stops bad specs; this catches what only the full models can check."""
-    return blocked_outcome(blocked(Reason.INVALID_SPEC, str(exc), condition))
+def deployment_key(namespace: str | None, name: str) -> ObjectKey:
+    return ObjectKey("ModelDeployment", namespace, name)
+
+
+def platform_key(name: str) -> ObjectKey:
+    return ObjectKey("MLOpsPlatform", None, name)
+
+
+def look_now(ctx: OperatorContext, key: ObjectKey) -> None:
+    """From a kopf handler: one pass in this thread (folded into a running one)."""
+    ctx.waker.look_now(key, lambda: look(ctx, key))
+
+
+def wake(ctx: OperatorContext, key: ObjectKey, delay: float = 0.0) -> None:
+    """Look at `key` again soon: a sibling, a dependent or the object itself after a delay."""
+    ctx.waker.wake(key, lambda: look(ctx, key), delay)
+
+
+def wake_dependents(ctx: OperatorContext, key: ObjectKey, skip: ObjectKey | None = None) -> list[ObjectKey]:
+    """Wake every ModelDeployment that references `key` (from the index: no listing)."""
+    found = [d for d in ctx.dependents.of(key) if d != skip]
+    for dependent in found:
+        wake(ctx, dependent)
+    return found
+
+
+def look(ctx: OperatorContext, key: ObjectKey) -> float | None:
+    """One pass over the object as the API server has it now; seconds until the next look, or None."""
+    body = ctx.kube.get(API_VERSION, key.kind, key.name, key.namespace)
+    if body is None or body["metadata"].get("deletionTimestamp"):
+        return None
+    try:
+        if key.kind == "ModelDeployment":
+            return _deployment_pass(ctx, body)
+        return _platform_pass(ctx, body)
+    except KubeError as exc:
+        if _namespace_terminating(exc):
+            log.debug("namespace of %s is terminating; nothing to reconcile", key)
+            return None
+        return _surface_failure(ctx, body, exc)
+    except Exception as exc:
+        return _surface_failure(ctx, body, exc)
+
+
+def _surface_failure(ctx: OperatorContext, body: dict[str, Any], exc: Exception) -> float:
+    """What a handler's failure would show: a condition with the error, and an Event; then retry."""
+    log.exception("reconciling %s %s failed", body["kind"], body["metadata"]["name"])
+    message = f"{type(exc).__name__}: {exc}; retrying in {FAILURE_RETRY_SECONDS:.0f}s"
+    verdict = Verdict(MAIN_CONDITION[body["kind"]], "False", Reason.RECONCILE_ERROR, message[:2000], "Warning")
+    try:
+        _write(ctx, body, _backend_of(ctx, body), Outcome([verdict]))
+    except Exception:  # the API server itself may be what failed; the retry will tell
+        log.exception("could not record the failure on %s", body["metadata"]["name"])
+    return FAILURE_RETRY_SECONDS
+
+
+def _deployment_pass(ctx: OperatorContext, body: dict[str, Any]) -> float | None:
+    try:
+        md = parse_resource(body)
+        assert isinstance(md, ModelDeployment)
+    except InvalidResourceError as exc:
+        return _write(ctx, body, "native", Outcome([blocked(Reason.INVALID_SPEC, str(exc))]))
+    platform = get_platform(ctx, md.spec.platform_ref.name)
+    outcome = reconcile_deployment(md, platform, ctx.backends)
+    delay = _write(ctx, body, platform.spec.backend if platform else "native", outcome)
+    for sibling in outcome.wake:
+        wake(ctx, sibling)
+    return delay
+
+
+def _platform_pass(ctx: OperatorContext, body: dict[str, Any]) -> float | None:
+    backend = _backend_of(ctx, body)
+    try:
+        platform = parse_resource(body)
+        assert isinstance(platform, MLOpsPlatform)
+    except InvalidResourceError as exc:
+        verdict = blocked(Reason.INVALID_SPEC, str(exc), ConditionType.INSTANCE_TYPES_READY)
+        return _write(ctx, body, backend, Outcome([verdict]))
+    return _write(ctx, body, backend, reconcile_platform(platform, ctx.backends))
 
 
 def get_platform(ctx: OperatorContext, name: str) -> MLOpsPlatform | None:
@@ -37,40 +125,13 @@ def get_platform(ctx: OperatorContext, name: str) -> MLOpsPlatform | None:
     return parsed if isinstance(parsed, MLOpsPlatform) else None
 
 
-def reconcile_deployment_body(ctx: OperatorContext, body: dict[str, Any]) -> float | None:
-    """Reconcile one ModelDeployment body; returns seconds until it should be looked at again."""
-    if body["metadata"].get("deletionTimestamp"):
-        return None
-    try:
-        md = parse_resource(body)
-        assert isinstance(md, ModelDeployment)
-    except InvalidResourceError as exc:
-        return _write(ctx, body, _invalid(exc), "serving")
-    platform = get_platform(ctx, md.spec.platform_ref.name)
-    outcome = reconcile_deployment(md, platform, ctx.backends)
-    return _write(ctx, body, outcome, "serving")
-
-
-def reconcile_deployment_by_name(ctx: OperatorContext, namespace: str, name: str) -> None:
-    """Used by child watches: fetch the parent fresh and reconcile it (level-based, so always safe)."""
-
-    key = f"{namespace}/{name}"
-
-    def step() -> None:
-        body = ctx.kube.get(API_VERSION, "ModelDeployment", name, namespace)
-        if body is None:
-            return
-        try:
-            delay = reconcile_deployment_body(ctx, body)
-        except KubeError as exc:
-            if not _namespace_terminating(exc):
-                raise
-            log.debug("namespace %s is terminating; nothing to reconcile for %s", namespace, name)
-            return
-        if delay is not None:
-            ctx.requeuer.schedule(key, delay, lambda: reconcile_deployment_by_name(ctx, namespace, name))
-
-    ctx.coalescer.run(key, step)
+def _backend_of(ctx: OperatorContext, body: dict[str, Any]) -> str:
+    """The backend whose condition set the object carries: a platform's own, a deployment's platform's."""
+    if body["kind"] == "MLOpsPlatform":
+        return str((body.get("spec") or {}).get("backend") or "native")
+    ref = ((body.get("spec") or {}).get("platformRef") or {}).get("name")
+    platform = ctx.kube.get(API_VERSION, "MLOpsPlatform", ref) if ref else None
+    return str(((platform or {}).get("spec") or {}).get("backend") or "native")
 
 
 def _namespace_terminating(exc: KubeError) -> bool:
@@ -79,7 +140,7 @@ def _namespace_terminating(exc: KubeError) -> bool:
 
 
 def finalize_deployment_body(ctx: OperatorContext, body: dict[str, Any]) -> None:
-    """Re-route the endpoint without this deployment before it disappears."""
+    """Re-route the endpoint without this deployment before it disappears, then wake who depended on it."""
     try:
         md = parse_resource(body)
     except InvalidResourceError:
@@ -89,10 +150,20 @@ def finalize_deployment_body(ctx: OperatorContext, body: dict[str, Any]) -> None
     backend = ctx.backends.get(platform.spec.backend if platform else "native")
     if backend is not None:
         _until_done(lambda: backend.finalize_deployment(md, platform))
+    me = deployment_key(md.metadata.namespace, str(md.metadata.name))
+    wake_dependents(ctx, ObjectKey("Endpoint", md.metadata.namespace, md.spec.endpoint.name), skip=me)
 
 
-def finalize_platform_body(ctx: OperatorContext, body: dict[str, Any]) -> None:
-    """Release the platform's resources outside Kubernetes (per its reconcile policy) before it goes."""
+def finalize_platform_body(ctx: OperatorContext, body: dict[str, Any], force_annotation: str) -> None:
+    """Keep a platform while ModelDeployments use it (unless forced); then release what it holds outside."""
+    name = body["metadata"]["name"]
+    users = wake_dependents(ctx, platform_key(name))  # they show the platform is terminating at once
+    forced = (body["metadata"].get("annotations") or {}).get(force_annotation) == "true"
+    if users and not forced:
+        message = deletion_blocked_message(users, force_annotation)
+        verdict = Verdict(ConditionType.DELETION_BLOCKED, "True", Reason.IN_USE, message, "Warning")
+        _write(ctx, body, _backend_of(ctx, body), Outcome([verdict]))
+        raise kopf.TemporaryError(message, delay=ctx.settings.platform_deletion_recheck_seconds)
     try:
         platform = parse_resource(body)
     except InvalidResourceError:
@@ -101,6 +172,15 @@ def finalize_platform_body(ctx: OperatorContext, body: dict[str, Any]) -> None:
     backend = ctx.backends.get(platform.spec.backend)
     if backend is not None:
         _until_done(lambda: backend.finalize_platform(platform))
+
+
+def deletion_blocked_message(users: list[ObjectKey], force_annotation: str, shown: int = 5) -> str:
+    names = ", ".join(f"{u.namespace}/{u.name}" for u in users[:shown])
+    more = f" and {len(users) - shown} more" if len(users) > shown else ""
+    return (
+        f"deletion waits for {len(users)} ModelDeployment(s) using this platform: {names}{more}; delete them "
+        f"or move them to another platform, or annotate the platform {force_annotation}=true to delete it anyway"
+    )
 
 
 def _until_done(step: Callable[[], None]) -> None:
@@ -113,54 +193,31 @@ def _until_done(step: Callable[[], None]) -> None:
         raise kopf.TemporaryError(f"{exc.reason}: {exc}", delay=FATAL_FINALIZER_DELAY) from exc
 
 
-def reconcile_platform_by_name(ctx: OperatorContext, name: str) -> None:
-    """Fetch the platform fresh and reconcile it; requeue while the backend asks for another look."""
-    key = f"MLOpsPlatform/{name}"
-
-    def step() -> None:
-        body = ctx.kube.get(API_VERSION, "MLOpsPlatform", name)
-        if body is None or body["metadata"].get("deletionTimestamp"):
-            return
-        delay = reconcile_platform_body(ctx, body)
-        if delay is not None:
-            ctx.requeuer.schedule(key, delay, lambda: reconcile_platform_by_name(ctx, name))
-
-    ctx.coalescer.run(key, step)
-
-
-def reconcile_platform_body(ctx: OperatorContext, body: dict[str, Any]) -> float | None:
+def _announce(body: dict[str, Any], condition: Condition) -> None:
+    """One Event per condition transition, queued to kopf's poster (best effort, never blocks the pass)."""
+    kind = "Warning" if condition.severity in ("Warning", "Error") else "Normal"
+    message = f"{condition.type}={condition.status}: {condition.message}"[:1000]
     try:
-        platform = parse_resource(body)
-        assert isinstance(platform, MLOpsPlatform)
-    except InvalidResourceError as exc:
-        return _write(ctx, body, _invalid(exc, "InstanceTypesReady"), "offering instance types")
-    outcome = reconcile_platform(platform, ctx.backends)
-    delay = _write(ctx, body, outcome, "offering instance types")
-    _reconcile_dependents(ctx, platform)
-    return delay
+        kopf.event(cast(kopf.Body, body), type=kind, reason=condition.reason, message=message)
+    except LookupError:  # a pass run outside a running operator (a script, a test) has no poster: log it
+        log.info("%s %s: %s %s", body["kind"], body["metadata"]["name"], condition.reason, message)
 
 
-def _reconcile_dependents(ctx: OperatorContext, platform: MLOpsPlatform) -> None:
-    """Deployments on this platform re-check instance types and backend whenever the platform changes."""
-    for item in ctx.kube.list(API_VERSION, "ModelDeployment"):
-        if item.get("spec", {}).get("platformRef", {}).get("name") == platform.metadata.name:
-            reconcile_deployment_by_name(ctx, item["metadata"]["namespace"], item["metadata"]["name"])
-
-
-def _write(ctx: OperatorContext, body: dict[str, Any], outcome: Outcome, doing: str) -> float | None:
+def _write(ctx: OperatorContext, body: dict[str, Any], backend: str, outcome: Outcome) -> float | None:
+    """Write the status patch (nothing when nothing changed) and one Event per condition transition."""
     meta = body["metadata"]
-    current = body.get("status") or {}
-    update = build_status(current, outcome, meta.get("generation"), f"{body['kind']} is {doing}")
-    patch = status_patch(current, update.status)
-    if patch:
+    update = build_status(body, backend, outcome, f"{body['kind']} is {DOING[body['kind']]}")
+    if update.patch:
         ctx.kube.patch_merge(
-            API_VERSION, body["kind"], meta["name"], meta.get("namespace"), {"status": patch}, subresource="status"
+            API_VERSION,
+            body["kind"],
+            meta["name"],
+            meta.get("namespace"),
+            {"status": update.patch},
+            subresource="status",
         )
     for condition in update.transitions:
-        kopf.event(
-            cast(kopf.Body, body),  # kopf reads only metadata and kind from it
-            type="Warning" if condition.severity in ("Warning", "Error") else "Normal",
-            reason=condition.reason,
-            message=f"{condition.type}={condition.status}: {condition.message}"[:1000],
-        )
+        _announce(body, condition)
+    if body["kind"] == "MLOpsPlatform" and update.transitions:
+        wake_dependents(ctx, platform_key(meta["name"]))  # they re-check instance types, readiness, backend
     return update.requeue_after

@@ -1,4 +1,4 @@
-"""MLOpsPlatform handlers: validate instance types, report Ready, wake the deployments that use it."""
+"""MLOpsPlatform handlers: report Ready, wake the deployments that use it, protect it while in use."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from typing import Any
 import kopf
 
 from mlops_operator.api.v1alpha1 import GROUP, VERSION
+from mlops_operator.backends.watched import watched_by_platform
 from mlops_operator.config import OperatorSettings
-from mlops_operator.handlers.flows import finalize_platform_body, reconcile_platform_by_name
+from mlops_operator.handlers.flows import finalize_platform_body, look_now, platform_key, wake_dependents
+from mlops_operator.handlers.references import index_entries
+from mlops_operator.naming import ANNOTATION_FORCE_DELETE
 
 PLURAL = "mlopsplatforms"
 # kopf reads timer intervals when the decorator runs, so this one setting is read at import time.
@@ -19,15 +22,30 @@ DRIFT_SECONDS = 2 * OperatorSettings().drift_interval_seconds
 @kopf.on.create(GROUP, VERSION, PLURAL, backoff=5)
 @kopf.on.update(GROUP, VERSION, PLURAL, backoff=5)
 def mlopsplatform_changed(name: str, memo: Any, **_: Any) -> None:
-    reconcile_platform_by_name(memo["ctx"], name)
+    look_now(memo["ctx"], platform_key(name))
+    wake_dependents(memo["ctx"], platform_key(name))  # instance types, gateway and backend come from here
 
 
 @kopf.timer(GROUP, VERSION, PLURAL, interval=DRIFT_SECONDS, initial_delay=DRIFT_SECONDS, idle=DRIFT_SECONDS)
 def mlopsplatform_drift(name: str, memo: Any, **_: Any) -> None:
-    reconcile_platform_by_name(memo["ctx"], name)
+    look_now(memo["ctx"], platform_key(name))
 
 
-# Only azureml platforms hold anything outside Kubernetes, so only they get a finalizer.
-@kopf.on.delete(GROUP, VERSION, PLURAL, field="spec.backend", value="azureml", backoff=5)
+# Every platform has a finalizer: it stays while ModelDeployments use it (unless forced with the
+# annotation), then the backend releases what it holds outside Kubernetes (azureml only).
+@kopf.on.delete(GROUP, VERSION, PLURAL, backoff=5)
 def mlopsplatform_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
-    finalize_platform_body(memo["ctx"], dict(body))
+    finalize_platform_body(memo["ctx"], dict(body), ANNOTATION_FORCE_DELETE)
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL)
+async def mlopsplatform_gone(type: str | None, name: str, memo: Any, **_: Any) -> None:
+    """Once a platform is really gone, its former dependents say PlatformNotFound rather than Terminating."""
+    if type == "DELETED":
+        wake_dependents(memo["ctx"], platform_key(name))
+
+
+@kopf.index(GROUP, VERSION, PLURAL)
+def mlopsplatform_references(body: kopf.Body, name: str, **_: Any) -> dict[Any, Any]:
+    """The Gateway this platform's routes attach to -> the platform's name."""
+    return index_entries(dict(body), watched_by_platform, name)

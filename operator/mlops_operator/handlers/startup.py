@@ -15,7 +15,7 @@ from mlops_operator.naming import FINALIZER, GROUP
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_: Any) -> None:
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **indices: Any) -> None:
     """Finalizer and annotations under mlops.dev, quiet event posting, bounded watches, shared context."""
     config = OperatorSettings()
     settings.persistence.finalizer = FINALIZER
@@ -44,15 +44,17 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **_
     # The Azure SDKs log every request and response at INFO; keep their warnings only.
     logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     memo["ctx"] = build_context(config, os.environ.get("KUBECONFIG"))
+    # kopf's indices are live mappings, filled from the watches before any handler runs.
+    memo["ctx"].dependents.bind(indices["modeldeployment_references"], indices["mlopsplatform_references"])
     logger.info("mlops-operator configured: scoring image %s", config.scoring_image)
 
 
 @kopf.on.cleanup()
-def stop_requeues(memo: kopf.Memo, **_: Any) -> None:
+def stop_waking(memo: kopf.Memo, **_: Any) -> None:
     """Pending looks belong to this operator run; a restart resumes from the objects' status."""
     ctx = memo.get("ctx")
     if ctx is not None:
-        ctx.requeuer.stop()
+        ctx.waker.stop()
 
 
 @kopf.on.login()

@@ -173,9 +173,9 @@ def render_deployment_shape(md: ModelDeployment, model_id: str, environment_id: 
             "maxConcurrentRequestsPerInstance": spec.request_settings.max_concurrent_requests_per_instance,
             "maxQueueWait": iso_seconds(spec.request_settings.max_queue_wait_ms / 1000),
         },
-        "livenessProbe": _probe(spec.liveness_probe),
-        "readinessProbe": _probe(spec.readiness_probe),
-        "scaleSettings": _scale(md),
+        "livenessProbe": probe_shape(spec.liveness_probe),
+        "readinessProbe": probe_shape(spec.readiness_probe),
+        "scaleSettings": scale_shape(spec.scale_settings),
         "environmentVariables": dict(sorted(spec.environment_variables.items())),
     }
     if spec.resources is not None:
@@ -186,26 +186,27 @@ def render_deployment_shape(md: ModelDeployment, model_id: str, environment_id: 
     return shape
 
 
-def _probe(probe: Any) -> dict[str, Any]:
+def probe_shape(probe: Any) -> dict[str, Any]:
+    """A probe in ARM's shape, from our spec or from what ARM returned (whose unset durations are None)."""
     return {
-        "initialDelay": iso_seconds(probe.initial_delay),
-        "period": iso_seconds(probe.period),
-        "timeout": iso_seconds(probe.timeout),
+        "initialDelay": iso_seconds(probe.initial_delay or 0),
+        "period": iso_seconds(probe.period or 0),
+        "timeout": iso_seconds(probe.timeout or 0),
         "successThreshold": probe.success_threshold,
         "failureThreshold": probe.failure_threshold,
     }
 
 
-def _scale(md: ModelDeployment) -> dict[str, Any]:
-    scale = md.spec.scale_settings
-    if scale.type == "default":
+def scale_shape(scale: Any) -> dict[str, Any]:
+    """Scale settings in ARM's shape, from our spec or from what ARM returned (None meaning default)."""
+    if scale is None or str(getattr(scale, "type", "default")).lower() == "default":
         return {"scaleType": "Default"}
     return {
         "scaleType": "TargetUtilization",
         "minInstances": scale.min_instances,
         "maxInstances": scale.max_instances,
         "targetUtilizationPercentage": scale.target_utilization_percentage,
-        "pollingInterval": iso_seconds(scale.polling_interval),
+        "pollingInterval": iso_seconds(scale.polling_interval or 0),
     }
 
 

@@ -7,7 +7,7 @@ deployment never breaks the others, and deleting the last one removes the endpoi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from mlops_operator import naming
@@ -24,9 +24,6 @@ class EndpointMember:
     uid: str
     traffic: int
     mirror_traffic: int
-    # The endpoint revision last recorded on this member, read with the member itself so waking the
-    # members after a change needs no extra request per member.
-    recorded_revision: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)

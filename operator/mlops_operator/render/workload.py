@@ -29,6 +29,8 @@ class WorkloadInputs:
     fetcher_image: str
     scoring_uid: int = 1000
     progress_deadline_seconds: int = 600
+    # Hash of the code and model ConfigMaps the pods mount: in the pod template, so editing them rolls out.
+    content_revision: str = ""
 
 
 def owner_reference(md: ModelDeployment, controller: bool = True) -> dict[str, Any]:
@@ -208,6 +210,8 @@ def _pod_spec(md: ModelDeployment, inputs: WorkloadInputs) -> dict[str, Any]:
     }
     if source.kind == "https":
         pod["initContainers"] = [_fetch_container(md, source, inputs)]
+    if md.spec.environment.image_pull_secrets:
+        pod["imagePullSecrets"] = [{"name": ref.name} for ref in md.spec.environment.image_pull_secrets]
     if inputs.instance_type.node_selector:
         pod["nodeSelector"] = dict(inputs.instance_type.node_selector)
     if inputs.instance_type.tolerations:
@@ -229,11 +233,17 @@ def render_deployment(md: ModelDeployment, inputs: WorkloadInputs) -> dict[str, 
         "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
         "progressDeadlineSeconds": inputs.progress_deadline_seconds,
         "revisionHistoryLimit": 3,
-        "template": {"metadata": {"labels": template_labels}, "spec": _pod_spec(md, inputs)},
+        "template": {"metadata": _template_metadata(template_labels, inputs), "spec": _pod_spec(md, inputs)},
     }
     if md.spec.scale_settings.type == "default":
         spec["replicas"] = md.spec.instance_count  # with autoscaling the HPA owns replicas
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": _metadata(md, name), "spec": spec}
+
+
+def _template_metadata(labels: dict[str, str], inputs: WorkloadInputs) -> dict[str, Any]:
+    if not inputs.content_revision:
+        return {"labels": labels}
+    return {"labels": labels, "annotations": {naming.ANNOTATION_CONTENT_REVISION: inputs.content_revision}}
 
 
 def render_service(md: ModelDeployment) -> dict[str, Any]:

@@ -24,6 +24,8 @@ def static_token(azure: Any, secret: Any) -> StaticTokenCredential:
 @kopf.on.startup()
 def use_fake_arm_credentials(memo: kopf.Memo, **_: Any) -> None:
     previous = memo.get("ctx")
+    ctx = build_context(OperatorSettings(), os.environ.get("KUBECONFIG"), credential_factory=static_token)
     if previous is not None:
-        previous.requeuer.stop()
-    memo["ctx"] = build_context(OperatorSettings(), os.environ.get("KUBECONFIG"), credential_factory=static_token)
+        previous.waker.stop()
+        ctx.dependents = previous.dependents  # bound to kopf's indices by the operator's own startup
+    memo["ctx"] = ctx

@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fake_arm import FakeArm
-from mlops_operator.api.v1alpha1 import API_VERSION
 from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.context import build_context
-from mlops_operator.handlers.flows import reconcile_deployment_body
+from mlops_operator.handlers.flows import deployment_key, look
 from mlops_operator.kube import Kube
 
 from .conftest import start_operator
@@ -59,7 +58,7 @@ def test_a_file_model_is_uploaded_through_the_blob_proxy_registered_and_not_uplo
 
     ctx = build_context(OperatorSettings(), kubeconfig, credential_factory=static_token)
     fake.reset_log()
-    reconcile_deployment_body(ctx, kube.get(API_VERSION, MD, "blue", namespace))
+    look(ctx, deployment_key(namespace, "blue"))
 
     assert {k: n for k, n in fake.call_counts().items() if k[0] != "GET"} == {}
     assert fake.blob_calls() == []

@@ -28,7 +28,8 @@ def test_an_operator_restarted_mid_operation_resumes_observing_it(
         wait_condition(kube, MD, "blue", "Ready", "True", namespace)
 
     assert len(azure_env.requests("PUT", "/deployments/blue")) == 1
-    assert "mfeOperationsStatus" in recorded
+    assert "mfeOperationsStatus" in recorded["url"]  # a typed record: started, tag (generation), url
+    assert recorded["tag"] == "1"
     assert not status_of(kube, MD, "blue", namespace).get("operations")
 
 
@@ -62,3 +63,24 @@ def test_deleting_a_detach_on_delete_platform_keeps_the_extension_and_node_pool(
     assert azure_env.resource(f"{azure_env.workspace_id(RG, WS)}/computes/aks-compute") is None
     assert azure_env.resource(f"{cluster}/providers/Microsoft.KubernetesConfiguration/extensions/azureml") is not None
     assert azure_env.resource(f"{cluster}/agentPools/mlpool") is not None
+
+
+def test_a_platform_with_a_live_azure_deployment_is_kept_until_the_deployment_is_gone(
+    azure_env: FakeArm, kube: Kube, namespace: str
+) -> None:
+    with start_operator():
+        create_ready_platform(kube)
+        kube.create(md_body(namespace, "blue", traffic=100))
+        wait_condition(kube, MD, "blue", "Ready", "True", namespace)
+
+        kube.delete(API_VERSION, "MLOpsPlatform", PLATFORM)
+
+        wait_condition(kube, MD, "blue", "Ready", "False", namespace, "PlatformTerminating", timeout=10)
+        blocked = wait_condition(kube, "MLOpsPlatform", PLATFORM, "DeletionBlocked", "True", reason="InUse", timeout=10)
+        assert f"{namespace}/blue" in blocked["message"]
+        assert azure_env.resource(f"{azure_env.workspace_id(RG, WS)}/computes/aks-compute") is not None
+
+        kube.delete(API_VERSION, MD, "blue", namespace)
+        wait_for(lambda: kube.get(API_VERSION, "MLOpsPlatform", PLATFORM) is None, 30, "platform finalized")
+
+    assert azure_env.resource(f"{azure_env.workspace_id(RG, WS)}/computes/aks-compute") is None

@@ -5,10 +5,9 @@ from __future__ import annotations
 from kopf.testing import KopfRunner
 
 from fake_arm import FakeArm
-from mlops_operator.api.v1alpha1 import API_VERSION
 from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.context import build_context
-from mlops_operator.handlers.flows import reconcile_deployment_body, reconcile_platform_body
+from mlops_operator.handlers.flows import deployment_key, look, platform_key
 from mlops_operator.kube import Kube
 
 from .conftest import start_operator
@@ -52,9 +51,9 @@ def test_a_resync_with_nothing_changed_makes_no_writes_to_azure_or_kubernetes(
     azure_env.reset_log()
 
     for _ in range(2):
-        reconcile_platform_body(ctx, kube.get(API_VERSION, "MLOpsPlatform", PLATFORM))
+        look(ctx, platform_key(PLATFORM))
         for name in ("blue", "green"):
-            reconcile_deployment_body(ctx, kube.get(API_VERSION, MD, name, namespace))
+            look(ctx, deployment_key(namespace, name))
 
     writes = {k: n for k, n in azure_env.call_counts().items() if k[0] != "GET"}
     assert writes == {}

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from fake_arm import FakeArm
-from mlops_operator.api.v1alpha1 import API_VERSION
 from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.context import build_context
-from mlops_operator.handlers.flows import reconcile_platform_body
+from mlops_operator.handlers.flows import look, platform_key
 from mlops_operator.kube import Kube
 
 from .conftest import start_operator
@@ -39,7 +38,7 @@ def test_a_platform_creates_its_missing_workspace_and_a_resync_makes_no_puts(
 
     ctx = build_context(OperatorSettings(), kubeconfig, credential_factory=static_token)
     azure_env.reset_log()
-    reconcile_platform_body(ctx, kube.get(API_VERSION, "MLOpsPlatform", PLATFORM))
+    look(ctx, platform_key(PLATFORM))
     assert azure_env.calls("PUT") == 0
     assert {k: n for k, n in azure_env.call_counts().items() if k[0] != "GET"} == {}
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+import time
 from typing import Any
 
 from kopf.testing import KopfRunner
 from polling import wait_for
 
+from mlops_operator.devcluster import LocalCluster
 from mlops_operator.kube import Kube
 
 PLATFORM = "itest"
@@ -89,3 +92,45 @@ def route_weights(kube: Kube, namespace: str, endpoint: str) -> dict[str, int] |
         if not any(m.get("headers") for m in rule["matches"]):
             return {ref["name"]: ref.get("weight", 1) for ref in rule["backendRefs"]}
     return None
+
+
+WRITE_VERBS = frozenset({"APPLY", "PATCH", "CREATE", "UPDATE", "DELETE"})
+# What the operator writes. Controllers also write deployments/status and pods; those are left out.
+OPERATOR_RESOURCES = frozenset(
+    {"deployments", "services", "secrets", "poddisruptionbudgets", "horizontalpodautoscalers", "httproutes"}
+)
+
+
+def apiserver_writes(
+    cluster: LocalCluster, resources: frozenset[str] = OPERATOR_RESOURCES | {"modeldeployments"}
+) -> int:
+    """Writes the API server has served to the operator's kinds, from its own request counter (/metrics).
+
+    Children count without subresources (controllers write their status and scale); ModelDeployments count
+    with them (the operator writes their status)."""
+    metrics = cluster.kubectl("get", "--raw", "/metrics").stdout
+    total = 0
+    for line in metrics.splitlines():
+        if not line.startswith("apiserver_request_total{"):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
+        resource = labels.get("resource", "")
+        ours = resource in resources and (resource == "modeldeployments" or not labels.get("subresource"))
+        if labels.get("verb") in WRITE_VERBS and ours:
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+def settled_apiserver_writes(
+    cluster: LocalCluster, resources: frozenset[str] = OPERATOR_RESOURCES | {"modeldeployments"}
+) -> int:
+    """The write count once the cluster is quiet (earlier tests' namespaces may still be being emptied)."""
+    counts: list[int] = [apiserver_writes(cluster, resources)]
+
+    def quiet() -> bool:
+        time.sleep(1)
+        counts.append(apiserver_writes(cluster, resources))
+        return counts[-1] == counts[-2]
+
+    wait_for(quiet, 30, "no writes to the operator's kinds for a second")
+    return counts[-1]

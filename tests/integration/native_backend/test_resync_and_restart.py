@@ -6,7 +6,7 @@ from typing import Any
 
 from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.context import build_context
-from mlops_operator.handlers.flows import reconcile_deployment_body
+from mlops_operator.handlers.flows import deployment_key, look
 from mlops_operator.kube import Kube
 
 from .helpers import apply_platform, create_model_files, model_deployment, start_operator, wait_condition, wait_for
@@ -43,8 +43,7 @@ def test_reconciling_an_unchanged_deployment_writes_nothing(kubeconfig_env: str,
     ctx = build_context(OperatorSettings(), kubeconfig_env)
 
     for _ in range(3):
-        body = ctx.kube.get("mlops.dev/v1alpha1", "ModelDeployment", "blue", namespace)
-        reconcile_deployment_body(ctx, body)
+        look(ctx, deployment_key(namespace, "blue"))
 
     assert ctx.kube.writes == 0, {k: n for k, n in ctx.kube.requests.items() if not k.startswith("GET")}
     assert _versions(kube, namespace) == before

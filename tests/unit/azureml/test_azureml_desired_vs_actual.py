@@ -6,7 +6,10 @@ import base64
 import json
 from typing import Any
 
+from mlops_operator.api.v1alpha1 import ModelDeploymentStatus
 from mlops_operator.backends.azureml.operations import Ledger, operation_url, state_of
+from mlops_operator.backends.base import Outcome
+from mlops_operator.reconcile import build_status
 from mlops_operator.render.azureml import (
     agent_pool_drift,
     desired_traffic,
@@ -69,17 +72,18 @@ def test_a_leaving_deployments_share_moves_to_the_others_in_proportion() -> None
     assert sum(redistribute({"a": 34, "b": 33, "c": 33}, "a").values()) == 100
 
 
-def test_finished_operations_are_removed_with_nulls_because_status_is_a_merge_patch() -> None:
-    ledger = Ledger({"compute": "t|1|https://arm/op1", "endpoint": "t||https://arm/op2"})
+def test_operations_are_typed_records_and_finished_ones_are_removed_with_nulls() -> None:
+    recorded = ModelDeploymentStatus.model_validate(
+        {"operations": {"compute": "t|1|https://arm/op1", "endpoint": {"started": "t", "url": "https://arm/op2"}}}
+    )
+    ledger = Ledger(recorded.operations)
     ledger.finish("compute")
     assert ledger.url("endpoint") == "https://arm/op2"
     assert ledger.tag("compute") == ""
-    assert ledger.patch_for({"compute": "t|1|https://arm/op1", "endpoint": "t||https://arm/op2"}) == {
-        "compute": None,
-        "endpoint": "t||https://arm/op2",
-    }
-    assert Ledger({}).patch_for({}) == {}
-    assert Ledger(None).patch_for(None) is None
+    outcome = Outcome([], status=ModelDeploymentStatus(operations=ledger.records()))
+    body = {"kind": "ModelDeployment", "metadata": {"name": "blue"}, "status": recorded.model_dump(by_alias=True)}
+    patch = build_status(body, "azureml", outcome, "serving", now="t").patch
+    assert patch["operations"] == {"compute": None}  # the endpoint record is unchanged
 
 
 class _Poller:

@@ -8,6 +8,7 @@ import pytest
 
 from mlops_operator.api.v1alpha1 import ModelDeployment
 from mlops_operator.backends.azureml.backend import _refused
+from mlops_operator.reconcile import build_status
 
 
 def _md(**spec: Any) -> ModelDeployment:
@@ -30,6 +31,7 @@ def _md(**spec: Any) -> ModelDeployment:
         ({"endpoint": {"name": "scoring", "authMode": "aad_token"}}, "aad_token is not supported"),
         ({"mirrorTraffic": 10}, "mirrorTraffic is not supported"),
         ({"code": {"configMap": {"name": "code"}}}, "code.configMap is not uploaded"),
+        ({"environment": {"imagePullSecrets": [{"name": "regcred"}]}}, "imagePullSecrets is native only"),
     ],
 )
 def test_unsupported_settings_block_the_deployment_with_feature_unsupported(spec: dict[str, Any], needle: str) -> None:
@@ -43,7 +45,18 @@ def test_unsupported_settings_block_the_deployment_with_feature_unsupported(spec
         "Error",
     )
     assert needle in verdict.message
-    assert {v.type for v in outcome.verdicts} == {"ModelReady", "EndpointReady", "DeploymentReady", "TrafficApplied"}
+    status = build_status(
+        {"kind": "ModelDeployment", "metadata": {"name": "blue"}}, "azureml", outcome, "serving"
+    ).patch
+    assert [c["type"] for c in status["conditions"]] == [
+        "Ready",
+        "ModelReady",
+        "EndpointReady",
+        "DeploymentReady",
+        "TrafficApplied",
+        "Progressing",
+        "Degraded",
+    ]
 
 
 def test_key_and_aml_token_endpoints_go_ahead() -> None:

@@ -85,6 +85,7 @@ class ObjectMeta(BaseModel):
     generation: int | None = Field(None, description="Spec generation assigned by the API server.")
     labels: dict[str, str] = Field(default_factory=dict, description="Labels.")
     annotations: dict[str, str] = Field(default_factory=dict, description="Annotations.")
+    deletion_timestamp: str | None = Field(None, description="Set by the API server when deletion was requested.")
 
 
 class ResourceList(CamelModel):
@@ -202,6 +203,25 @@ class Condition(CamelModel):
     severity: Severity = Field(
         "", description="`Info` progressing, `Warning` retrying, `Error` needs you; empty when True."
     )
+
+
+def _legacy_operation(value: object) -> object:
+    """Operations were once stored as `<started>|<tag>|<url>` strings; read them as records."""
+    if isinstance(value, str):
+        started, tag, url = ([*value.split("|", 2), "", ""])[:3]
+        return {"started": started, "tag": tag, "url": url}
+    return value
+
+
+class OperationRecord(CamelModel):
+    """An Azure long-running operation the operator started and observes on later passes."""
+
+    started: str = Field(description="When the operation was started (RFC 3339).")
+    tag: str = Field("", description="What it was started for, e.g. the spec generation or desired state hash.")
+    url: str = Field("", description="ARM status URL of the operation (Azure-AsyncOperation or Location).")
+
+
+Operation = Annotated[OperationRecord, BeforeValidator(_legacy_operation)]
 
 
 class FailureRecord(CamelModel):

@@ -15,6 +15,7 @@ from mlops_operator.api.v1alpha1.common import (
     FailureRecord,
     LocalObjectReference,
     ObjectMeta,
+    Operation,
     ResourceRequirements,
     cel,
 )
@@ -73,6 +74,11 @@ class EnvironmentSettings(CamelModel):
     image: str | None = Field(None, min_length=1, description="Container image with the model's dependencies.")
     name: str | None = Field(None, description="Azure ML environment name (for the azureml backend).")
     version: str | None = Field(None, description="Azure ML environment version.")
+    image_pull_secrets: list[LocalObjectReference] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Secrets in this namespace for pulling `image` from a private registry (native backend).",
+    )
 
 
 class RequestSettings(CamelModel):
@@ -235,7 +241,12 @@ class ModelDeploymentStatus(CamelModel):
     mirror_traffic: dict[str, int] = Field(default_factory=dict, description="Mirrored traffic in force.")
     replicas: ReplicaStatus | None = Field(None, description="Pods desired and ready.")
     provisioning_state: str | None = Field(None, description="Azure ML provisioning state (azureml backend).")
-    operations: dict[str, str] = Field(
+    revision: str | None = Field(
+        None,
+        description="Revision of the scoring code and model content every pod runs once a rollout completes: "
+        "a hash of the referenced ConfigMaps. Editing them rolls the Deployment to a new revision.",
+    )
+    operations: dict[str, Operation] = Field(
         default_factory=dict, description="Azure long-running operations in flight, by step (resumable)."
     )
     last_failure: FailureRecord | None = Field(None, description="The last failure, until the next success.")

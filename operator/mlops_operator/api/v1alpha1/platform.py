@@ -13,6 +13,7 @@ from mlops_operator.api.v1alpha1.common import (
     DnsLabel,
     FailureRecord,
     ObjectMeta,
+    Operation,
     ResourceRequirements,
     SecretReference,
     Toleration,
@@ -291,7 +292,7 @@ class MLOpsPlatformStatus(CamelModel):
     instance_types: list[str] = Field(default_factory=list, description="Instance types offered, by name.")
     compute_resource_id: str | None = Field(None, description="ARM id of the attached Kubernetes compute.")
     workspace_id: str | None = Field(None, description="ARM id of the Azure ML workspace.")
-    operations: dict[str, str] = Field(
+    operations: dict[str, Operation] = Field(
         default_factory=dict, description="Azure long-running operations in flight, by step (resumable)."
     )
     last_failure: FailureRecord | None = Field(None, description="The last failure, until the next success.")

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any
 
 from mlops_operator import naming
-from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeployment
+from mlops_operator.api.v1alpha1 import MLOpsPlatform, MLOpsPlatformStatus, ModelDeployment, ModelDeploymentStatus
+from mlops_operator.api.v1alpha1.common import Condition
 from mlops_operator.backends.azureml.clients import AzureClients, Cloud
 from mlops_operator.backends.azureml.credentials import (
     CredentialFactory,
@@ -25,15 +25,12 @@ from mlops_operator.backends.azureml.endpoint import EndpointSteps
 from mlops_operator.backends.azureml.finalize import finalize_deployment, finalize_platform
 from mlops_operator.backends.azureml.operations import Ledger
 from mlops_operator.backends.azureml.platform import PlatformSteps, workspace_coordinates
-from mlops_operator.backends.azureml.steps import StepResult, guarded, run_chain, with_removals
+from mlops_operator.backends.azureml.steps import StepResult, guarded, run_chain
 from mlops_operator.backends.base import Outcome
 from mlops_operator.backends.resolve import blocked
-from mlops_operator.conditions import Reason, Verdict
+from mlops_operator.conditions import ConditionType, Reason, Verdict, condition_set
 from mlops_operator.config import OperatorSettings
 from mlops_operator.kube import Kube
-
-PLATFORM_CONDITIONS = ("WorkspaceReady", "NodePoolReady", "ExtensionReady", "ComputeAttached", "InstanceTypesReady")
-DEPLOYMENT_CONDITIONS = ("ModelReady", "EndpointReady", "DeploymentReady", "TrafficApplied")
 
 
 def reconcile_policy(annotations: dict[str, str]) -> str:
@@ -85,15 +82,19 @@ class AzureMLBackend:
             with self._lock:
                 self._throttled[subscription] = (time.monotonic() + requeue, throttled.message)
 
-    def _throttled_outcome(self, subscription: str, condition: str, current: dict[str, Any]) -> Outcome | None:
+    def _throttled_outcome(
+        self, subscription: str, condition: ConditionType, current: list[Condition]
+    ) -> Outcome | None:
         """While a subscription is throttled, report it without calling ARM (the conditions stay as they were)."""
         found = self._throttle_left(subscription)
         if found is None:
             return None
         left, message = found
-        kept = [c for c in current.get("conditions", []) if c.get("type") != "Ready"]
+        known = set(ConditionType) - {ConditionType.READY}
         verdicts = [
-            Verdict(c["type"], c["status"], c["reason"], c.get("message", ""), c.get("severity", "")) for c in kept
+            Verdict(ConditionType(c.type), c.status, c.reason, c.message, c.severity)
+            for c in current
+            if c.type in known
         ]
         if not any(v.reason == Reason.AZURE_THROTTLED for v in verdicts):
             verdicts = [Verdict(condition, "False", Reason.AZURE_THROTTLED, message, "Warning")]
@@ -103,34 +104,34 @@ class AzureMLBackend:
     def reconcile_platform(self, platform: MLOpsPlatform) -> Outcome:
         azure = platform.spec.azure
         assert azure is not None
-        current = platform.status.model_dump(by_alias=True, mode="json") if platform.status else {}
+        current = platform.status or MLOpsPlatformStatus()
         if reconcile_policy(platform.metadata.annotations) == "skip":
-            return _skipped(PLATFORM_CONDITIONS)
-        waiting = self._throttled_outcome(azure.subscription_id, PLATFORM_CONDITIONS[0], current)
+            return _skipped(condition_set(platform.kind, "azureml"))
+        waiting = self._throttled_outcome(azure.subscription_id, ConditionType.WORKSPACE_READY, current.conditions)
         if waiting is not None:
             return waiting
-        ledger = Ledger(current.get("operations"))
-        credentials = guarded(PLATFORM_CONDITIONS[0], lambda: self._clients_step(platform))
+        ledger = Ledger(current.operations)
+        credentials = guarded(ConditionType.WORKSPACE_READY, lambda: self._clients_step(platform))
         if not credentials.done:
             return Outcome([credentials.verdict], requeue_after=credentials.requeue)
         steps = PlatformSteps(self._kube, self._settings, self.clients(platform), platform, ledger)
         verdicts, status, requeue = run_chain(
             [
-                ("WorkspaceReady", steps.workspace),
-                ("NodePoolReady", steps.node_pool),
-                ("ExtensionReady", steps.extension),
-                ("ComputeAttached", steps.compute),
-                ("InstanceTypesReady", steps.instance_types),
+                (ConditionType.WORKSPACE_READY, steps.workspace),
+                (ConditionType.NODE_POOL_READY, steps.node_pool),
+                (ConditionType.EXTENSION_READY, steps.extension),
+                (ConditionType.COMPUTE_ATTACHED, steps.compute),
+                (ConditionType.INSTANCE_TYPES_READY, steps.instance_types),
             ]
         )
         self._note_throttling(azure.subscription_id, verdicts, requeue)
-        status["operations"] = ledger.patch_for(current.get("operations"))
-        return Outcome(verdicts, status=status, requeue_after=requeue)
+        typed = MLOpsPlatformStatus.model_validate({**status, "operations": ledger.records()})
+        return Outcome(verdicts, status=typed, requeue_after=requeue)
 
     def _clients_step(self, platform: MLOpsPlatform) -> StepResult:
         """Credentials come first: a missing or incomplete credentials Secret is reported, not raised."""
         self.clients(platform)
-        return StepResult(Verdict(PLATFORM_CONDITIONS[0], "Unknown", Reason.RECONCILING), True)
+        return StepResult(Verdict(ConditionType.WORKSPACE_READY, "Unknown", Reason.RECONCILING), True)
 
     def finalize_platform(self, platform: MLOpsPlatform) -> None:
         """Release the platform's Azure side per its reconcile policy; raises RetryableError until done."""
@@ -142,18 +143,17 @@ class AzureMLBackend:
     def reconcile_deployment(self, md: ModelDeployment, platform: MLOpsPlatform) -> Outcome:
         azure = platform.spec.azure
         assert azure is not None
-        current = md.status.model_dump(by_alias=True, mode="json") if md.status else {}
+        current = md.status or ModelDeploymentStatus()
         refused = _refused(md)
         if refused is not None:
             return refused
         if reconcile_policy(md.metadata.annotations) == "skip":
-            return _skipped(DEPLOYMENT_CONDITIONS)
+            return _skipped(condition_set(md.kind, "azureml"))
         if not _compute_attached(platform):
             message = f"platform {platform.metadata.name} has no attached compute yet (ComputeAttached is not True)"
-            outcome = _blocked(Verdict("DeploymentReady", "False", Reason.PLATFORM_NOT_READY, message, "Info"))
-            outcome.requeue_after = self._settings.azure_poll_seconds
-            return outcome
-        waiting = self._throttled_outcome(azure.subscription_id, DEPLOYMENT_CONDITIONS[0], current)
+            verdict = Verdict(ConditionType.DEPLOYMENT_READY, "False", Reason.PLATFORM_NOT_READY, message, "Info")
+            return Outcome([verdict], requeue_after=self._settings.azure_poll_seconds)
+        waiting = self._throttled_outcome(azure.subscription_id, ConditionType.MODEL_READY, current.conditions)
         if waiting is not None:
             return waiting
         with self._endpoint_lock(azure.subscription_id, *workspace_coordinates(azure), md.spec.endpoint.name):
@@ -165,18 +165,16 @@ class AzureMLBackend:
         with self._lock:
             return self._endpoint_locks.setdefault(key, threading.Lock())
 
-    def _deployment_pass(self, md: ModelDeployment, platform: MLOpsPlatform, current: dict[str, Any]) -> Outcome:
+    def _deployment_pass(self, md: ModelDeployment, platform: MLOpsPlatform, current: ModelDeploymentStatus) -> Outcome:
         azure = platform.spec.azure
         assert azure is not None
-        credentials = guarded(DEPLOYMENT_CONDITIONS[0], lambda: self._clients_step(platform))
+        credentials = guarded(ConditionType.MODEL_READY, lambda: self._clients_step(platform))
         if not credentials.done:
-            outcome = _blocked(credentials.verdict)
-            outcome.requeue_after = credentials.requeue
-            return outcome
+            return Outcome([credentials.verdict], requeue_after=credentials.requeue)
         clients = self.clients(platform)
         rg, ws = workspace_coordinates(azure)
         ml = clients.ml(rg, ws)
-        ledger = Ledger(current.get("operations"))
+        ledger = Ledger(current.operations)
         poll = self._settings.azure_poll_seconds
         model = DeploymentSteps(clients, ml, md, workspace_id(azure.subscription_id, rg, ws), ledger, poll)
         model.log_lines = self._settings.azure_log_lines
@@ -184,17 +182,15 @@ class AzureMLBackend:
         instance_type = str(md.spec.instance_type or platform.spec.default_instance_type)
         verdicts, status, requeue = run_chain(
             [
-                ("ModelReady", model.model),
-                ("EndpointReady", endpoint.endpoint),
-                ("DeploymentReady", lambda: model.deployment(instance_type)),
-                ("TrafficApplied", endpoint.traffic),
+                (ConditionType.MODEL_READY, model.model),
+                (ConditionType.ENDPOINT_READY, endpoint.endpoint),
+                (ConditionType.DEPLOYMENT_READY, lambda: model.deployment(instance_type)),
+                (ConditionType.TRAFFIC_APPLIED, endpoint.traffic),
             ]
         )
         self._note_throttling(azure.subscription_id, verdicts, requeue)
-        if "traffic" in status:
-            status["traffic"] = with_removals(current.get("traffic"), status["traffic"]) or None
-        status["operations"] = ledger.patch_for(current.get("operations"))
-        return Outcome(verdicts, status=status, requeue_after=requeue)
+        typed = ModelDeploymentStatus.model_validate({**status, "operations": ledger.records()})
+        return Outcome(verdicts, status=typed, requeue_after=requeue, wake=endpoint.siblings_to_wake(current))
 
     def finalize_deployment(self, md: ModelDeployment, platform: MLOpsPlatform | None) -> None:
         """Take the deployment out of its endpoint's traffic, delete it (and the endpoint with its last one)."""
@@ -208,7 +204,7 @@ class AzureMLBackend:
 
 def _compute_attached(platform: MLOpsPlatform) -> bool:
     conditions = platform.status.conditions if platform.status else []
-    return any(c.type == "ComputeAttached" and c.status == "True" for c in conditions)
+    return any(c.type == ConditionType.COMPUTE_ATTACHED and c.status == "True" for c in conditions)
 
 
 def _refused(md: ModelDeployment) -> Outcome | None:
@@ -219,6 +215,11 @@ def _refused(md: ModelDeployment) -> Outcome | None:
         )
     elif md.spec.mirror_traffic:
         message = "spec.mirrorTraffic is not supported for Kubernetes online endpoints on Azure ML; set it to 0"
+    elif md.spec.environment.image_pull_secrets:
+        message = (
+            "spec.environment.imagePullSecrets is native only; Azure ML pulls environment images with the "
+            "workspace's registry credentials, so remove it"
+        )
     elif md.spec.code.config_map is not None:
         message = (
             "spec.code.configMap is not uploaded by the azureml backend; use an environment image that serves the "
@@ -226,22 +227,18 @@ def _refused(md: ModelDeployment) -> Outcome | None:
         )
     else:
         return None
-    return _blocked(blocked(Reason.FEATURE_UNSUPPORTED, message))
+    return Outcome([blocked(Reason.FEATURE_UNSUPPORTED, message)])
 
 
-def _blocked(verdict: Verdict) -> Outcome:
-    """A pass that stopped before Azure: the other conditions become Unknown rather than keep stale values."""
-    others = [
-        Verdict(t, "Unknown", verdict.reason, f"not evaluated: {verdict.reason}", "Info")
-        for t in DEPLOYMENT_CONDITIONS
-        if t != verdict.type
-    ]
-    return Outcome([verdict, *others])
-
-
-def _skipped(conditions: tuple[str, ...]) -> Outcome:
+def _skipped(conditions: tuple[ConditionType, ...]) -> Outcome:
     message = f"annotation {naming.ANNOTATION_RECONCILE_POLICY}=skip: Azure is left alone"
-    return Outcome([Verdict(c, "Unknown", Reason.RECONCILE_SKIPPED, message, "Info") for c in conditions])
+    return Outcome(
+        [
+            Verdict(c, "Unknown", Reason.RECONCILE_SKIPPED, message, "Info")
+            for c in conditions
+            if c != ConditionType.READY
+        ]
+    )
 
 
 __all__ = ["AzureMLBackend"]

@@ -34,8 +34,8 @@ from mlops_operator.backends.azureml.operations import (
     state_of,
 )
 from mlops_operator.backends.azureml.steps import StepResult, failed, ready, waiting
-from mlops_operator.conditions import Reason
-from mlops_operator.render.azureml import iso_seconds, render_deployment_shape, shape_drift
+from mlops_operator.conditions import ConditionType, Reason
+from mlops_operator.render.azureml import iso_seconds, probe_shape, render_deployment_shape, scale_shape, shape_drift
 
 REGISTERABLE = ("azureml://", "https://", "file://")
 
@@ -73,20 +73,20 @@ class DeploymentSteps:
         env = self._ensure_environment()
         if isinstance(env, StepResult):
             return env
-        return ready("ModelReady", Reason.MODEL_REGISTERED, f"{message}; environment {env}")
+        return ready(ConditionType.MODEL_READY, Reason.MODEL_REGISTERED, f"{message}; environment {env}")
 
     def _ensure_model(self, name: str, version: str, uri: str | None) -> str | StepResult:
         if get_or_none(self.ml.models.get, name, version) is not None:
             return f"model {name}:{version} registered"
         if uri is None:
             return failed(
-                "ModelReady",
+                ConditionType.MODEL_READY,
                 Reason.MODEL_NOT_FOUND,
                 f"model {name}:{version} is not registered in the workspace; register it or set spec.model.uri",
             )
         if not uri.startswith(REGISTERABLE):
             return failed(
-                "ModelReady",
+                ConditionType.MODEL_READY,
                 Reason.MODEL_SOURCE_UNSUPPORTED,
                 f"spec.model.uri {uri!r}: the azureml backend registers azureml://, https:// and file:// (local path)",
             )
@@ -99,14 +99,16 @@ class DeploymentSteps:
         ref = environment_ref(self.md)
         if ref is None:
             return failed(
-                "ModelReady", Reason.INVALID_SPEC, "spec.environment needs image, or name and version, on azureml"
+                ConditionType.MODEL_READY,
+                Reason.INVALID_SPEC,
+                "spec.environment needs image, or name and version, on azureml",
             )
         name, version = ref
         if get_or_none(self.ml.environments.get, name, version) is None:
             image = self.md.spec.environment.image
             if not image:
                 return failed(
-                    "ModelReady",
+                    ConditionType.MODEL_READY,
                     Reason.ENVIRONMENT_NOT_FOUND,
                     f"environment {name}:{version} is not registered; register it or set spec.environment.image",
                 )
@@ -129,7 +131,9 @@ class DeploymentSteps:
         status = {"provisioningState": state_name(getattr(live, "provisioning_state", None))}
         if state == "in-progress":
             return waiting(
-                "DeploymentReady", f"deployment {self.name} is {state_name(live.provisioning_state)}", self.poll
+                ConditionType.DEPLOYMENT_READY,
+                f"deployment {self.name} is {state_name(live.provisioning_state)}",
+                self.poll,
             )
         drift = shape_drift(desired, shape_of(live)) if live is not None else ["all"]
         if drift and (state != "failed" or self._spec_changed_since_failure()):
@@ -139,13 +143,15 @@ class DeploymentSteps:
                 "deployment", lambda: self.ml.online_deployments.begin_create_or_update(entity), generation
             )
             verb = "creating" if live is None else f"updating {', '.join(drift)} of"
-            return waiting("DeploymentReady", f"{verb} deployment {self.name}", self.poll)
+            return waiting(ConditionType.DEPLOYMENT_READY, f"{verb} deployment {self.name}", self.poll)
         if state == "failed":
-            result = failed("DeploymentReady", Reason.DEPLOYMENT_FAILED, self._failure())
+            result = failed(ConditionType.DEPLOYMENT_READY, Reason.DEPLOYMENT_FAILED, self._failure())
             result.status = status
             return result
         self.ledger.finish("deployment")
-        return ready("DeploymentReady", Reason.DEPLOYMENT_AVAILABLE, f"deployment {self.name} Succeeded", **status)
+        return ready(
+            ConditionType.DEPLOYMENT_READY, Reason.DEPLOYMENT_AVAILABLE, f"deployment {self.name} Succeeded", **status
+        )
 
     def _spec_changed_since_failure(self) -> bool:
         return self.ledger.tag("deployment") != str(self.md.metadata.generation)
@@ -234,7 +240,7 @@ def shape_of(live: Any) -> dict[str, Any]:
         },
         "livenessProbe": _live_probe(live.liveness_probe),
         "readinessProbe": _live_probe(live.readiness_probe),
-        "scaleSettings": _live_scale(live.scale_settings),
+        "scaleSettings": scale_shape(live.scale_settings),
         "environmentVariables": dict(sorted((live.environment_variables or {}).items())),
     }
     resources = getattr(live, "resources", None)
@@ -248,27 +254,7 @@ def _ms(value: int | None) -> str | None:
 
 
 def _live_probe(probe: Any) -> dict[str, Any] | None:
-    if probe is None:
-        return None
-    return {
-        "initialDelay": iso_seconds(probe.initial_delay or 0),
-        "period": iso_seconds(probe.period or 0),
-        "timeout": iso_seconds(probe.timeout or 0),
-        "successThreshold": probe.success_threshold,
-        "failureThreshold": probe.failure_threshold,
-    }
-
-
-def _live_scale(scale: Any) -> dict[str, Any]:
-    if scale is None or str(getattr(scale, "type", "default")).lower() == "default":
-        return {"scaleType": "Default"}
-    return {
-        "scaleType": "TargetUtilization",
-        "minInstances": scale.min_instances,
-        "maxInstances": scale.max_instances,
-        "targetUtilizationPercentage": scale.target_utilization_percentage,
-        "pollingInterval": iso_seconds(scale.polling_interval or 0),
-    }
+    return None if probe is None else probe_shape(probe)
 
 
 def _amounts(settings: Any) -> dict[str, str]:

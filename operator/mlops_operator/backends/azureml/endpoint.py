@@ -12,15 +12,15 @@ from typing import Any
 from azure.ai.ml.entities import KubernetesOnlineEndpoint
 
 from mlops_operator import naming
-from mlops_operator.api.v1alpha1 import ModelDeployment
+from mlops_operator.api.v1alpha1 import ModelDeployment, ModelDeploymentStatus
 from mlops_operator.backends.azureml.operations import Ledger, azure_errors, get_or_none, state_name, state_of
 from mlops_operator.backends.azureml.steps import StepResult, failed, ready, waiting
-from mlops_operator.backends.native.apply import apply_if_changed
-from mlops_operator.backends.native.endpoint import endpoint_members, nudge_members, revision
-from mlops_operator.conditions import Reason, Verdict
+from mlops_operator.backends.base import ObjectKey
+from mlops_operator.backends.shared.endpoint import endpoint_members, ensure_keys_secret, siblings_to_wake
+from mlops_operator.conditions import ConditionType, Reason, Verdict
 from mlops_operator.kube import Kube
 from mlops_operator.render.azureml import desired_traffic, traffic_problem
-from mlops_operator.render.endpoint import Endpoint, render_keys_secret, render_keys_secret_metadata
+from mlops_operator.render.endpoint import Endpoint
 
 AML_AUTH_MODES = {"key": "key", "aml_token": "aml_token"}
 
@@ -37,6 +37,7 @@ class EndpointSteps:
         self.name = md.spec.endpoint.name
         self.namespace = str(md.metadata.namespace)
         self.live: Any = None
+        self.in_force: tuple[Endpoint, dict[str, int]] | None = None
 
     def endpoint(self) -> StepResult:
         live = get_or_none(self.ml.online_endpoints.get, self.name)
@@ -46,15 +47,21 @@ class EndpointSteps:
                 name=self.name, compute=self.compute, auth_mode=mode, tags={naming.LABEL_MANAGED_BY: naming.MANAGED_BY}
             )
             self.ledger.begin("endpoint", lambda: self.ml.online_endpoints.begin_create_or_update(entity))
-            return waiting("EndpointReady", f"creating endpoint {self.name}", self.poll)
+            return waiting(ConditionType.ENDPOINT_READY, f"creating endpoint {self.name}", self.poll)
         state = state_of(live.provisioning_state)
         if state == "in-progress":
-            return waiting("EndpointReady", f"endpoint {self.name} is {state_name(live.provisioning_state)}", self.poll)
+            return waiting(
+                ConditionType.ENDPOINT_READY,
+                f"endpoint {self.name} is {state_name(live.provisioning_state)}",
+                self.poll,
+            )
         if state == "failed":
-            return failed("EndpointReady", Reason.AZURE_OPERATION_FAILED, f"endpoint {self.name} is in state Failed")
+            return failed(
+                ConditionType.ENDPOINT_READY, Reason.AZURE_OPERATION_FAILED, f"endpoint {self.name} is in state Failed"
+            )
         if not str(live.compute or "").lower().endswith(f"/computes/{self.compute.lower()}"):
             return failed(
-                "EndpointReady",
+                ConditionType.ENDPOINT_READY,
                 Reason.COMPUTE_CONFLICT,
                 f"endpoint {self.name} already exists on compute {live.compute}; Azure ML endpoint names are "
                 "unique per workspace, so choose another endpoint name",
@@ -62,10 +69,12 @@ class EndpointSteps:
         if str(live.auth_mode).lower() != mode:
             live.auth_mode = mode
             self.ledger.begin("endpoint", lambda: self.ml.online_endpoints.begin_create_or_update(live))
-            return waiting("EndpointReady", f"endpoint {self.name}: switching auth mode to {mode}", self.poll)
+            return waiting(
+                ConditionType.ENDPOINT_READY, f"endpoint {self.name}: switching auth mode to {mode}", self.poll
+            )
         self.ledger.finish("endpoint")
         self.live = live
-        return ready("EndpointReady", Reason.ENDPOINT_READY, f"endpoint {self.name}", **self._status(live))
+        return ready(ConditionType.ENDPOINT_READY, Reason.ENDPOINT_READY, f"endpoint {self.name}", **self._status(live))
 
     def _status(self, live: Any) -> dict[str, Any]:
         keys = self._ensure_keys() if self.md.spec.endpoint.auth_mode == "key" else None
@@ -80,15 +89,12 @@ class EndpointSteps:
 
     def _ensure_keys(self) -> str:
         """The endpoint keys in a Secret: copied once from Azure, then only its owners are kept current."""
-        endpoint = self.members()
-        name = naming.keys_secret_name(self.name)
-        if self.kube.get("v1", "Secret", name, self.namespace) is None:
-            with azure_errors():
-                keys = self.ml.online_endpoints.get_keys(self.name)
-            self.kube.create(render_keys_secret(endpoint, keys.primary_key, keys.secondary_key))
-        else:
-            apply_if_changed(self.kube, render_keys_secret_metadata(endpoint))
-        return name
+        return ensure_keys_secret(self.kube, self.members(), self._azure_keys)
+
+    def _azure_keys(self) -> tuple[str, str]:
+        with azure_errors():
+            keys = self.ml.online_endpoints.get_keys(self.name)
+        return str(keys.primary_key), str(keys.secondary_key)
 
     def traffic(self) -> StepResult:
         endpoint = self.members()
@@ -96,31 +102,33 @@ class EndpointSteps:
         current = live_traffic(self.live)
         problem = traffic_problem(desired)
         if problem:
-            verdict = Verdict("TrafficApplied", "False", Reason.TRAFFIC_SUM_INVALID, problem, "Warning")
+            verdict = Verdict(ConditionType.TRAFFIC_APPLIED, "False", Reason.TRAFFIC_SUM_INVALID, problem, "Warning")
             return StepResult(verdict, False, status={"traffic": current})
         if desired != current:
             pending = self._unprovisioned(desired)
             if pending:
                 return waiting(
-                    "TrafficApplied",
+                    ConditionType.TRAFFIC_APPLIED,
                     f"waiting for {', '.join(pending)} to be provisioned before routing traffic to it",
                     self.poll,
                     Reason.TRAFFIC_PENDING,
                 )
             self.live.traffic = desired
             self.ledger.begin("traffic", lambda: self.ml.online_endpoints.begin_create_or_update(self.live))
-            return waiting("TrafficApplied", f"setting traffic {desired}", self.poll)
+            return waiting(ConditionType.TRAFFIC_APPLIED, f"setting traffic {desired}", self.poll)
         self.ledger.finish("traffic")
-        self._nudge(endpoint, current)
+        self.in_force = (endpoint, current)
         message = ", ".join(f"{k}={v}" for k, v in current.items()) or "no live traffic"
-        return ready("TrafficApplied", Reason.TRAFFIC_APPLIED, message, traffic=current)
+        return ready(ConditionType.TRAFFIC_APPLIED, Reason.TRAFFIC_APPLIED, message, traffic=current)
 
     def _unprovisioned(self, desired: dict[str, int]) -> list[str]:
         with azure_errors():
             states = {d.name.lower(): d.provisioning_state for d in self.ml.online_deployments.list(self.name)}
         return sorted(name for name in desired if state_of(states.get(name, "Creating")) != "succeeded")
 
-    def _nudge(self, endpoint: Endpoint, applied: dict[str, int]) -> None:
-        """Record the endpoint revision on the other members: the change wakes them to refresh their status."""
-        current = naming.short_hash(revision(endpoint), repr(sorted(applied.items())))
-        nudge_members(self.kube, endpoint, skip=str(self.md.metadata.name), current=current)
+    def siblings_to_wake(self, status: ModelDeploymentStatus) -> list[ObjectKey]:
+        """After traffic was confirmed: the other members, if this pass saw a split its status does not show."""
+        if self.in_force is None:
+            return []
+        endpoint, traffic = self.in_force
+        return siblings_to_wake(endpoint, str(self.md.metadata.name), status.traffic, traffic)

@@ -28,7 +28,7 @@ from mlops_operator.backends.azureml.platform import (
     workspace_coordinates,
 )
 from mlops_operator.backends.base import RetryableError
-from mlops_operator.backends.native.endpoint import endpoint_members
+from mlops_operator.backends.shared.endpoint import endpoint_members
 from mlops_operator.conditions import Reason
 from mlops_operator.config import OperatorSettings
 from mlops_operator.kube import Kube

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from mlops_operator.api.v1alpha1 import MLOpsPlatform
 from mlops_operator.backends.azureml.steps import StepResult, ready, waiting
-from mlops_operator.backends.native.apply import apply_if_changed
-from mlops_operator.conditions import Reason
+from mlops_operator.backends.shared.apply import apply_if_changed
+from mlops_operator.conditions import ConditionType, Reason
 from mlops_operator.kube import Kube
 from mlops_operator.render.azureml import INSTANCE_TYPE_API_VERSION, LABEL_PLATFORM, render_instance_type
 
@@ -21,7 +21,7 @@ def sync_instance_types(kube: Kube, platform: MLOpsPlatform, poll: float) -> Ste
     """Apply what the spec lists and delete this platform's objects it no longer lists."""
     if not kube.crd_established(INSTANCE_TYPE_CRD):
         return waiting(
-            "InstanceTypesReady",
+            ConditionType.INSTANCE_TYPES_READY,
             f"CRD {INSTANCE_TYPE_CRD} is not installed yet (the Azure ML extension installs it)",
             poll,
             Reason.INSTANCE_TYPE_CRD_MISSING,
@@ -33,7 +33,7 @@ def sync_instance_types(kube: Kube, platform: MLOpsPlatform, poll: float) -> Ste
     message = f"offers {', '.join(wanted)}" if wanted else "offers no instance types (Azure ML's default only)"
     if removed:
         message += f"; removed {', '.join(removed)}"
-    return ready("InstanceTypesReady", Reason.INSTANCE_TYPES_VALID, message, instanceTypes=wanted)
+    return ready(ConditionType.INSTANCE_TYPES_READY, Reason.INSTANCE_TYPES_VALID, message, instanceTypes=wanted)
 
 
 def delete_instance_types(kube: Kube, platform: str, keep: set[str] | None = None) -> list[str]:

@@ -1,7 +1,7 @@
 """Long-running operations without blocking: begin, record on the CR, requeue, observe on a later pass.
 
-`status.operations` maps a step (`compute`, `deployment`, ...) to `<started>|<tag>|<operation URL>`. The URL is
-the `Azure-AsyncOperation` (or `Location`) header of the initial response, taken from the poller's
+`status.operations` maps a step (`compute`, `deployment`, ...) to a typed record (started, tag, operation
+URL). The URL is the `Azure-AsyncOperation` (or `Location`) header of the initial response, taken from the poller's
 continuation token. Progress itself is observed level-based, by reading the resource's provisioningState;
 the recorded URL is read only to surface the ARM error of a failed operation. An operator restart loses
 nothing: the next pass reads the same status and the same resources.
@@ -23,6 +23,7 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 
+from mlops_operator.api.v1alpha1.common import OperationRecord
 from mlops_operator.backends.azureml.clients import AzureClients
 from mlops_operator.backends.azureml.errors import arm_error_of, to_backend_error
 from mlops_operator.backends.base import FatalError, RetryableError
@@ -91,7 +92,7 @@ def state_of(provisioning_state: object) -> str:
 class Ledger:
     """The operations recorded on one CR, changed during a pass and written back with the status."""
 
-    def __init__(self, recorded: Mapping[str, str] | None) -> None:
+    def __init__(self, recorded: Mapping[str, OperationRecord] | None) -> None:
         self._ops = dict(recorded or {})
 
     def begin(self, step: str, start: Any, tag: str = "") -> Any:
@@ -101,15 +102,16 @@ class Ledger:
         """
         with azure_errors():
             poller = start()
-        self._ops[step] = f"{now_rfc3339()}|{tag}|{operation_url(poller)}"
+        self._ops[step] = OperationRecord(started=now_rfc3339(), tag=tag, url=operation_url(poller))
         return poller
 
     def url(self, step: str) -> str:
-        return self._ops.get(step, "").split("|", 2)[-1] if step in self._ops else ""
+        record = self._ops.get(step)
+        return record.url if record else ""
 
     def tag(self, step: str) -> str:
-        parts = self._ops.get(step, "").split("|", 2)
-        return parts[1] if len(parts) == 3 else ""
+        record = self._ops.get(step)
+        return record.tag if record else ""
 
     def __contains__(self, step: str) -> bool:
         return step in self._ops
@@ -117,15 +119,9 @@ class Ledger:
     def finish(self, step: str) -> None:
         self._ops.pop(step, None)
 
-    def as_status(self) -> dict[str, str]:
+    def records(self) -> dict[str, OperationRecord]:
+        """What is in flight after this pass; finished steps are gone (the status patch nulls them)."""
         return dict(self._ops)
-
-    def patch_for(self, current: Mapping[str, str] | None) -> dict[str, str | None] | None:
-        """The `operations` value to write: finished steps become nulls (status is a merge patch)."""
-        value: dict[str, str | None] = {**{k: None for k in (current or {}) if k not in self._ops}, **self._ops}
-        if value:
-            return value
-        return {} if current is not None else None  # nothing in flight: leave an empty map (or none) as it is
 
 
 def operation_error(clients: AzureClients, url: str) -> tuple[str, str] | None:

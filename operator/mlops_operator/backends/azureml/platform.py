@@ -21,7 +21,7 @@ from mlops_operator.backends.azureml.operations import Ledger, get_or_none, oper
 from mlops_operator.backends.azureml.steps import StepResult, failed, ready, waiting
 from mlops_operator.backends.azureml.tls import ensure_ssl_secret
 from mlops_operator.backends.base import FatalError
-from mlops_operator.conditions import Reason
+from mlops_operator.conditions import ConditionType, Reason
 from mlops_operator.config import OperatorSettings
 from mlops_operator.kube import Kube
 from mlops_operator.render.azureml import (
@@ -86,22 +86,24 @@ class PlatformSteps:
         if live is None:
             if not self.azure.workspace.create:
                 return failed(
-                    "WorkspaceReady",
+                    ConditionType.WORKSPACE_READY,
                     Reason.WORKSPACE_NOT_FOUND,
                     f"workspace {name} does not exist in resource group {rg}; create it or set workspace.create: true",
                 )
             return self._create_workspace(rg, name)
         state = state_of(getattr(live, "provisioning_state", None))
         if state == "in-progress":
-            return waiting("WorkspaceReady", f"workspace {name} is provisioning", self.poll)
+            return waiting(ConditionType.WORKSPACE_READY, f"workspace {name} is provisioning", self.poll)
         if state == "failed":
             return failed(
-                "WorkspaceReady",
+                ConditionType.WORKSPACE_READY,
                 Reason.AZURE_OPERATION_FAILED,
                 failure_message(self.clients, self.ledger, "workspace", f"workspace {name}"),
             )
         self.ledger.finish("workspace")
-        return ready("WorkspaceReady", Reason.WORKSPACE_READY, f"workspace {name} in {rg}", workspaceId=live.id)
+        return ready(
+            ConditionType.WORKSPACE_READY, Reason.WORKSPACE_READY, f"workspace {name} in {rg}", workspaceId=live.id
+        )
 
     def _create_workspace(self, rg: str, name: str) -> StepResult:
         """Begin the ARM template deployment once per spec generation; show its error if it failed."""
@@ -109,16 +111,16 @@ class PlatformSteps:
         if "workspace" in self.ledger:
             error = operation_error(self.clients, self.ledger.url("workspace"))
             if error is None:
-                return waiting("WorkspaceReady", f"creating workspace {name}", self.poll)
+                return waiting(ConditionType.WORKSPACE_READY, f"creating workspace {name}", self.poll)
             if self.ledger.tag("workspace") == generation:
                 return failed(
-                    "WorkspaceReady",
+                    ConditionType.WORKSPACE_READY,
                     Reason.AZURE_OPERATION_FAILED,
                     f"creating workspace {name} failed: ARM {error[0]}: {error[1]}",
                 )
         workspace = Workspace(name=name, location=self.azure.location, resource_group=rg)
         self.ledger.begin("workspace", lambda: self.ml().workspaces.begin_create(workspace), generation)
-        return waiting("WorkspaceReady", f"creating workspace {name}", self.poll)
+        return waiting(ConditionType.WORKSPACE_READY, f"creating workspace {name}", self.poll)
 
     def cluster(self) -> Any:
         if self._cluster is None:
@@ -139,7 +141,9 @@ class PlatformSteps:
         pool = self.azure.node_pool
         if pool is None:
             return ready(
-                "NodePoolReady", Reason.NODE_POOL_NOT_MANAGED, "no ML node pool managed (spec.azure.nodePool unset)"
+                ConditionType.NODE_POOL_READY,
+                Reason.NODE_POOL_NOT_MANAGED,
+                "no ML node pool managed (spec.azure.nodePool unset)",
             )
         aks = self.clients.aks()
         live = get_or_none(aks.agent_pools.get, self.cluster_rg, self.cluster_name, pool.name)
@@ -148,7 +152,9 @@ class PlatformSteps:
         state = state_of(live_props.get("provisioningState")) if live is not None else "absent"
         if state == "in-progress":
             return waiting(
-                "NodePoolReady", f"node pool {pool.name} is {live_props.get('provisioningState')}", self.poll
+                ConditionType.NODE_POOL_READY,
+                f"node pool {pool.name} is {live_props.get('provisioningState')}",
+                self.poll,
             )
         drift = agent_pool_drift(desired, live_props) if live is not None else ["all"]
         if drift and state != "failed":
@@ -159,13 +165,15 @@ class PlatformSteps:
                     self.cluster_rg, self.cluster_name, pool.name, AgentPool({"properties": body})
                 ),
             )
-            return waiting("NodePoolReady", f"node pool {pool.name}: applying {', '.join(drift)}", self.poll)
+            return waiting(
+                ConditionType.NODE_POOL_READY, f"node pool {pool.name}: applying {', '.join(drift)}", self.poll
+            )
         if state == "failed":
             message = failure_message(self.clients, self.ledger, "nodePool", f"node pool {pool.name}")
-            return failed("NodePoolReady", Reason.AZURE_OPERATION_FAILED, message)
+            return failed(ConditionType.NODE_POOL_READY, Reason.AZURE_OPERATION_FAILED, message)
         self.ledger.finish("nodePool")
         return ready(
-            "NodePoolReady",
+            ConditionType.NODE_POOL_READY,
             Reason.NODE_POOL_READY,
             f"node pool {pool.name} ({pool.vm_size}, {pool.min_count}-{pool.max_count} nodes)",
         )
@@ -184,7 +192,7 @@ class PlatformSteps:
         if live is None:
             if ext.mode == "adopt":
                 return failed(
-                    "ExtensionReady",
+                    ConditionType.EXTENSION_READY,
                     Reason.EXTENSION_NOT_FOUND,
                     f"extension {ext.name} is not installed on {self.cluster_name} (mode adopt); "
                     "install it or use mode install",
@@ -200,7 +208,7 @@ class PlatformSteps:
             )
             self.ledger.begin("extension", lambda: ops.begin_create(*coords, body))
             self._mark_extension_created()
-            return waiting("ExtensionReady", f"installing extension {ext.name}", self.poll)
+            return waiting(ConditionType.EXTENSION_READY, f"installing extension {ext.name}", self.poll)
         return self._extension_state(live, plan.settings, plan.notes, coords)
 
     def _extension_state(
@@ -209,20 +217,22 @@ class PlatformSteps:
         ext = self.azure.extension
         if str(live.extension_type).lower() != EXTENSION_TYPE.lower():
             return failed(
-                "ExtensionReady",
+                ConditionType.EXTENSION_READY,
                 Reason.EXTENSION_MISCONFIGURED,
                 f"extension {ext.name} has type {live.extension_type}, not {EXTENSION_TYPE}",
             )
         state = state_of(live.provisioning_state)
         if state == "in-progress":
             return waiting(
-                "ExtensionReady", f"extension {ext.name} is {state_name(live.provisioning_state)}", self.poll
+                ConditionType.EXTENSION_READY,
+                f"extension {ext.name} is {state_name(live.provisioning_state)}",
+                self.poll,
             )
         drift = settings_drift(desired, live.configuration_settings)
         if drift and ext.mode == "adopt":
             if "enableInference" in drift and ext.enable_inference:
                 return failed(
-                    "ExtensionReady",
+                    ConditionType.EXTENSION_READY,
                     Reason.EXTENSION_MISCONFIGURED,
                     f"adopted extension {ext.name} has inference disabled; enable it or use mode install",
                 )
@@ -234,12 +244,18 @@ class PlatformSteps:
                 configuration_settings=desired,
             )
             self.ledger.begin("extension", lambda: self.clients.extensions().extensions.begin_update(*coords, patch))
-            return waiting("ExtensionReady", f"updating extension {ext.name}: {', '.join(drift)}", self.poll)
+            return waiting(
+                ConditionType.EXTENSION_READY, f"updating extension {ext.name}: {', '.join(drift)}", self.poll
+            )
         if state == "failed":
-            return failed("ExtensionReady", Reason.AZURE_OPERATION_FAILED, self._extension_failure(live))
+            return failed(ConditionType.EXTENSION_READY, Reason.AZURE_OPERATION_FAILED, self._extension_failure(live))
         self.ledger.finish("extension")
         version = live.current_version or live.version or "unknown version"
-        return ready("ExtensionReady", Reason.EXTENSION_READY, "; ".join([f"extension {ext.name} ({version})", *notes]))
+        return ready(
+            ConditionType.EXTENSION_READY,
+            Reason.EXTENSION_READY,
+            "; ".join([f"extension {ext.name} ({version})", *notes]),
+        )
 
     def _extension_failure(self, live: Any) -> str:
         info = getattr(live, "error_info", None)
@@ -267,10 +283,12 @@ class PlatformSteps:
                 identity=IdentityConfiguration(type="system_assigned"),
             )
             self.ledger.begin("compute", lambda: ml.compute.begin_create_or_update(compute))
-            return waiting("ComputeAttached", f"attaching {self.cluster_name} as compute {name}", self.poll)
+            return waiting(
+                ConditionType.COMPUTE_ATTACHED, f"attaching {self.cluster_name} as compute {name}", self.poll
+            )
         if str(live.resource_id).lower() != self.cluster_id.lower() or live.namespace != namespace:
             return failed(
-                "ComputeAttached",
+                ConditionType.COMPUTE_ATTACHED,
                 Reason.COMPUTE_CONFLICT,
                 f"compute {name} is attached to {live.resource_id} namespace {live.namespace}, not {self.cluster_id} "
                 f"namespace {namespace}; detach it or choose another computeName",
@@ -281,7 +299,9 @@ class PlatformSteps:
         state = state_of(live.provisioning_state)
         if state == "in-progress":
             return waiting(
-                "ComputeAttached", f"compute {live.name} is {state_name(live.provisioning_state)}", self.poll
+                ConditionType.COMPUTE_ATTACHED,
+                f"compute {live.name} is {state_name(live.provisioning_state)}",
+                self.poll,
             )
         if state == "failed":
             errors = getattr(live, "provisioning_errors", None) or []
@@ -291,10 +311,10 @@ class PlatformSteps:
                 if detail
                 else failure_message(self.clients, self.ledger, "compute", f"compute {live.name}")
             )
-            return failed("ComputeAttached", Reason.AZURE_OPERATION_FAILED, message)
+            return failed(ConditionType.COMPUTE_ATTACHED, Reason.AZURE_OPERATION_FAILED, message)
         self.ledger.finish("compute")
         return ready(
-            "ComputeAttached",
+            ConditionType.COMPUTE_ATTACHED,
             Reason.COMPUTE_ATTACHED,
             f"compute {live.name} (namespace {live.namespace})",
             computeResourceId=live.id,

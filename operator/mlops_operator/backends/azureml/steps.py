@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_operator.backends.base import FatalError, RetryableError
-from mlops_operator.conditions import Reason, Verdict
+from mlops_operator.conditions import ConditionType, Reason, Verdict
 
 
 @dataclass
@@ -20,19 +20,21 @@ class StepResult:
     status: dict[str, Any] = field(default_factory=dict)
 
 
-def ready(condition: str, reason: str, message: str, **status: Any) -> StepResult:
+def ready(condition: ConditionType, reason: str, message: str, **status: Any) -> StepResult:
     return StepResult(Verdict(condition, "True", reason, message), True, status=status)
 
 
-def waiting(condition: str, message: str, poll: float, reason: str = Reason.AZURE_OPERATION_IN_PROGRESS) -> StepResult:
+def waiting(
+    condition: ConditionType, message: str, poll: float, reason: str = Reason.AZURE_OPERATION_IN_PROGRESS
+) -> StepResult:
     return StepResult(Verdict(condition, "False", reason, message, "Info"), False, poll)
 
 
-def failed(condition: str, reason: str, message: str) -> StepResult:
+def failed(condition: ConditionType, reason: str, message: str) -> StepResult:
     return StepResult(Verdict(condition, "False", reason, message, "Error"), False)
 
 
-def guarded(condition: str, step: Callable[[], StepResult]) -> StepResult:
+def guarded(condition: ConditionType, step: Callable[[], StepResult]) -> StepResult:
     """Classified errors become this step's verdict; anything unexpected keeps its traceback."""
     try:
         return step()
@@ -42,7 +44,9 @@ def guarded(condition: str, step: Callable[[], StepResult]) -> StepResult:
         return failed(condition, exc.reason, str(exc))
 
 
-def run_chain(steps: list[tuple[str, Callable[[], StepResult]]]) -> tuple[list[Verdict], dict[str, Any], float | None]:
+def run_chain(
+    steps: list[tuple[ConditionType, Callable[[], StepResult]]],
+) -> tuple[list[Verdict], dict[str, Any], float | None]:
     """Run steps in order; once one is not done, the rest report Unknown (waiting for it)."""
     verdicts: list[Verdict] = []
     status: dict[str, Any] = {}
@@ -60,8 +64,3 @@ def run_chain(steps: list[tuple[str, Callable[[], StepResult]]]) -> tuple[list[V
         if not result.done:
             blocker = condition
     return verdicts, status, requeue
-
-
-def with_removals(current: dict[str, Any] | None, desired: dict[str, Any]) -> dict[str, Any]:
-    """`desired` plus explicit nulls for keys to drop: status is written as a JSON merge patch."""
-    return {**{k: None for k in (current or {}) if k not in desired}, **desired}

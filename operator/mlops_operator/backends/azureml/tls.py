@@ -10,7 +10,7 @@ from __future__ import annotations
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1.common import SecretReference
 from mlops_operator.backends.base import FatalError
-from mlops_operator.backends.native.apply import apply_if_changed
+from mlops_operator.backends.shared.apply import apply_if_changed
 from mlops_operator.conditions import Reason
 from mlops_operator.config import OperatorSettings
 from mlops_operator.kube import Kube

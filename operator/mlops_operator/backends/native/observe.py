@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlops_operator.conditions import Reason, Verdict
+from mlops_operator.conditions import ConditionType, Reason, Verdict
 
 # Container waiting reasons that will not fix themselves: surface them as Degraded at once.
 _STUCK = {
@@ -87,7 +87,7 @@ def _scheduling_problem(pod: dict[str, Any]) -> PodProblem | None:
 
 def _deadline_exceeded(deployment: dict[str, Any]) -> str | None:
     for condition in deployment.get("status", {}).get("conditions", []):
-        if condition.get("type") == "Progressing" and condition.get("reason") == "ProgressDeadlineExceeded":
+        if condition.get("type") == ConditionType.PROGRESSING and condition.get("reason") == "ProgressDeadlineExceeded":
             return str(condition.get("message", "the rollout made no progress before its deadline"))
     return None
 
@@ -111,9 +111,9 @@ def workload_verdicts(deployment: dict[str, Any] | None, pods: list[dict[str, An
     """`DeploymentReady`, `Progressing` and `Degraded` from the Deployment and its pods."""
     if deployment is None:
         return [
-            Verdict("DeploymentReady", "False", Reason.ROLLING_OUT, "creating the Deployment", "Info"),
-            Verdict("Progressing", "True", Reason.ROLLING_OUT, "creating the Deployment"),
-            Verdict("Degraded", "False", Reason.HEALTHY),
+            Verdict(ConditionType.DEPLOYMENT_READY, "False", Reason.ROLLING_OUT, "creating the Deployment", "Info"),
+            Verdict(ConditionType.PROGRESSING, "True", Reason.ROLLING_OUT, "creating the Deployment"),
+            Verdict(ConditionType.DEGRADED, "False", Reason.HEALTHY),
         ]
     replicas = replicas_of(deployment)
     problem = pod_problem(pods)
@@ -122,17 +122,17 @@ def workload_verdicts(deployment: dict[str, Any] | None, pods: list[dict[str, An
     progress = f"{replicas.ready}/{replicas.desired} ready, {replicas.updated} updated"
     degraded = _degraded(problem, deadline)
     if complete:
-        ready = Verdict("DeploymentReady", "True", Reason.DEPLOYMENT_AVAILABLE, progress)
+        ready = Verdict(ConditionType.DEPLOYMENT_READY, "True", Reason.DEPLOYMENT_AVAILABLE, progress)
         if replicas.desired == 0:
-            ready = Verdict("DeploymentReady", "True", Reason.SCALED_TO_ZERO, "scaled to zero instances")
+            ready = Verdict(ConditionType.DEPLOYMENT_READY, "True", Reason.SCALED_TO_ZERO, "scaled to zero instances")
     elif degraded.status == "True":
-        ready = Verdict("DeploymentReady", "False", degraded.reason, degraded.message, "Error")
+        ready = Verdict(ConditionType.DEPLOYMENT_READY, "False", degraded.reason, degraded.message, "Error")
     else:
-        ready = Verdict("DeploymentReady", "False", Reason.ROLLING_OUT, progress, "Info")
+        ready = Verdict(ConditionType.DEPLOYMENT_READY, "False", Reason.ROLLING_OUT, progress, "Info")
     progressing = (
-        Verdict("Progressing", "False", Reason.STABLE, progress)
+        Verdict(ConditionType.PROGRESSING, "False", Reason.STABLE, progress)
         if complete or deadline
-        else Verdict("Progressing", "True", Reason.ROLLING_OUT, progress)
+        else Verdict(ConditionType.PROGRESSING, "True", Reason.ROLLING_OUT, progress)
     )
     return [ready, progressing, degraded]
 
@@ -140,7 +140,7 @@ def workload_verdicts(deployment: dict[str, Any] | None, pods: list[dict[str, An
 def _degraded(problem: PodProblem | None, deadline: str | None) -> Verdict:
     if problem is not None:
         message = problem.message + (f" ({deadline})" if deadline else "")
-        return Verdict("Degraded", "True", problem.reason, message, "Error")
+        return Verdict(ConditionType.DEGRADED, "True", problem.reason, message, "Error")
     if deadline is not None:
-        return Verdict("Degraded", "True", Reason.PROGRESS_DEADLINE_EXCEEDED, deadline, "Error")
-    return Verdict("Degraded", "False", Reason.HEALTHY, "no pod problems")
+        return Verdict(ConditionType.DEGRADED, "True", Reason.PROGRESS_DEADLINE_EXCEEDED, deadline, "Error")
+    return Verdict(ConditionType.DEGRADED, "False", Reason.HEALTHY, "no pod problems")

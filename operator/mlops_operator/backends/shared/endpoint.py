@@ -1,0 +1,58 @@
+"""An endpoint's members and keys, the same for both backends.
+
+An endpoint (`spec.endpoint.name`) is shared by every ModelDeployment naming it in the namespace; each
+member's pass computes the endpoint from all members, so every member renders the same objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mlops_operator import naming
+from mlops_operator.backends.base import ObjectKey
+from mlops_operator.backends.shared.apply import apply_if_changed, stamped
+from mlops_operator.kube import Kube
+from mlops_operator.render.endpoint import Endpoint, EndpointMember, render_keys_secret, render_keys_secret_metadata
+
+KeysSource = Callable[[], tuple[str, str]]
+
+
+def endpoint_members(kube: Kube, namespace: str, endpoint: str, without: str | None = None) -> Endpoint:
+    """All live ModelDeployments of an endpoint (deleting ones and `without` excluded), sorted by name."""
+    members = []
+    for item in kube.list("mlops.dev/v1alpha1", "ModelDeployment", namespace):
+        meta, spec = item["metadata"], item.get("spec", {})
+        if spec.get("endpoint", {}).get("name") != endpoint or meta.get("deletionTimestamp"):
+            continue
+        if meta["name"] == without:
+            continue
+        traffic, mirror = int(spec.get("traffic", 0)), int(spec.get("mirrorTraffic", 0))
+        members.append(EndpointMember(meta["name"], meta["uid"], traffic, mirror))
+    return Endpoint(endpoint, namespace, tuple(sorted(members, key=lambda m: m.name)))
+
+
+def siblings_to_wake(endpoint: Endpoint, me: str, recorded: object, in_force: object) -> list[ObjectKey]:
+    """The other members, when the traffic in force differs from what this member's status records.
+
+    The first member to see a change wakes the others so their `status.traffic` follows; once each has
+    written the new split, nobody differs and nobody is woken again.
+    """
+    if recorded == in_force:
+        return []
+    return [ObjectKey("ModelDeployment", endpoint.namespace, m.name) for m in endpoint.members if m.name != me]
+
+
+def ensure_keys_secret(kube: Kube, endpoint: Endpoint, keys: KeysSource) -> str:
+    """The endpoint keys Secret: created once with `keys()`, then only its labels and owners are applied.
+
+    Keys are never overwritten, so users may rotate them in the Secret; a deleted Secret is created again.
+    """
+    name = naming.keys_secret_name(endpoint.name)
+    if kube.get("v1", "Secret", name, endpoint.namespace) is None:
+        created = render_keys_secret(endpoint, *keys())
+        # Stamped as the metadata apply below would be, so the next pass finds nothing to change.
+        created["metadata"] = stamped(render_keys_secret_metadata(endpoint))["metadata"]
+        if kube.create(created) is not None:
+            return name
+    apply_if_changed(kube, render_keys_secret_metadata(endpoint))
+    return name
