@@ -102,6 +102,7 @@ class Reason(StrEnum):
     TRAFFIC_APPLIED = "TrafficApplied"
     TRAFFIC_SUM_INVALID = "TrafficSumInvalid"
     GATEWAY_API_MISSING = "GatewayAPIMissing"
+    MIRRORING_UNSUPPORTED = "MirroringUnsupported"
     NO_TRAFFIC = "NoTraffic"
     STABLE = "Stable"
     HEALTHY = "Healthy"

@@ -131,10 +131,10 @@ def _pin_rule(prefix: str, member: EndpointMember) -> dict[str, Any]:
     }
 
 
-def _split_rule(prefix: str, endpoint: Endpoint) -> dict[str, Any]:
+def _split_rule(prefix: str, endpoint: Endpoint, mirror: bool) -> dict[str, Any]:
     filters = [_rewrite()]
     for member in endpoint.members:
-        if member.mirror_traffic:
+        if mirror and member.mirror_traffic:
             filters.append(
                 {
                     "type": "RequestMirror",
@@ -148,13 +148,17 @@ def _split_rule(prefix: str, endpoint: Endpoint) -> dict[str, Any]:
     }
 
 
-def render_httproute(endpoint: Endpoint, gateway: GatewayParentRef | None) -> dict[str, Any]:
-    """Weighted routing by `traffic`, header pinning and request mirroring for one endpoint."""
+def render_httproute(endpoint: Endpoint, gateway: GatewayParentRef | None, *, mirror: bool = True) -> dict[str, Any]:
+    """Weighted routing by `traffic`, header pinning and request mirroring for one endpoint.
+
+    `mirror=False` leaves mirror filters out, for Gateways that do not support them: some implementations
+    (Traefik) answer 500 for every request of a rule with a filter they do not know.
+    """
     prefix = naming.scoring_path(endpoint.namespace, endpoint.name)
     spec: dict[str, Any] = {
         # Gateway API picks the most specific match (header pins beat the split) whatever the order;
         # it allows 16 rules, so the split comes first and pins beyond 15 deployments are dropped.
-        "rules": [_split_rule(prefix, endpoint), *(_pin_rule(prefix, m) for m in endpoint.members)][:16],
+        "rules": [_split_rule(prefix, endpoint, mirror), *(_pin_rule(prefix, m) for m in endpoint.members)][:16],
     }
     if gateway is not None:
         parent = gateway.to_wire()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -189,3 +190,49 @@ def _rolled_out(kube: Kube, namespace: str, before: set[str]) -> bool:
     status = deployment.get("status", {})
     new_set = _replica_sets(kube, namespace) - before
     return bool(new_set) and status.get("updatedReplicas") == status.get("replicas") == status.get("readyReplicas")
+
+
+def test_the_scoring_uri_in_status_is_the_gateway_url_clients_call(
+    real_kube: Kube, real_namespace: str, traefik: Traefik
+) -> None:
+    factory = _blue_green(real_kube, real_namespace, traefik, 100, 0)
+    wait_for(lambda: _route_serves(factory, {"blue"}), 60, "the route to serve blue")
+    status = (real_kube.get("mlops.dev/v1alpha1", "ModelDeployment", "blue", real_namespace) or {})["status"]
+    key = factory().headers["Authorization"]
+
+    request = urllib.request.Request(status["scoringUri"], data=BODY, headers={"Authorization": key})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        assert response.headers["azureml-model-deployment"] == "blue"
+    assert status["scoringUri"].startswith(traefik.url + "/")
+    assert status["inClusterScoringUri"] == f"http://diabetes-endpoint.{real_namespace}.svc.cluster.local/score"
+
+
+def test_mirroring_on_traefik_is_reported_unsupported_and_the_split_keeps_serving(
+    real_kube: Kube, real_namespace: str, traefik: Traefik
+) -> None:
+    factory = _blue_green(real_kube, real_namespace, traefik, 100, 0)
+    _patch(real_kube, real_namespace, "green", {"mirrorTraffic": 20})
+
+    verdict = wait_condition(real_kube, real_namespace, "blue", "TrafficApplied", "False", "MirroringUnsupported")
+
+    assert "green=20" in verdict["message"]
+    wait_for(lambda: _route_serves(factory, {"blue"}), 60, "the split to keep serving blue")
+    route = real_kube.get("gateway.networking.k8s.io/v1", "HTTPRoute", "diabetes-endpoint", real_namespace) or {}
+    assert "RequestMirror" not in json.dumps(route["spec"])
+
+
+def test_deleting_a_deployment_that_still_has_traffic_drains_it_without_failed_requests(
+    real_kube: Kube, real_namespace: str, traefik: Traefik
+) -> None:
+    factory = _blue_green(real_kube, real_namespace, traefik, 50, 50)
+    wait_for(lambda: _route_serves(factory, {"blue", "green"}), 60, "the route to serve both")
+
+    def delete_green() -> None:
+        real_kube.delete("mlops.dev/v1alpha1", "ModelDeployment", "green", real_namespace)
+
+    load = _under_load(factory, delete_green, lambda: not _ready_pods(real_kube, real_namespace, "green"))
+
+    merged = load.merged()
+    assert not merged.non_2xx(), merged.non_2xx()[:5]
+    assert merged.served_by()["blue"] > 0

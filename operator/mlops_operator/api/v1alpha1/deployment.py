@@ -230,7 +230,14 @@ class ModelDeploymentStatus(CamelModel):
 
     observed_generation: int | None = Field(None, description="Generation of the spec last reconciled.")
     conditions: list[Condition] = Field(default_factory=list, description="Ready and detailed conditions.")
-    scoring_uri: str | None = Field(None, description="URI to POST scoring requests to.")
+    scoring_uri: str | None = Field(
+        None,
+        description="URI clients POST scoring requests to: on the platform's Gateway (its status address and "
+        "listener port) when there is one, else the in-cluster Service.",
+    )
+    in_cluster_scoring_uri: str | None = Field(
+        None, description="The same endpoint through its Service, for callers inside the cluster."
+    )
     swagger_uri: str | None = Field(None, description="URI of the generated OpenAPI document.")
     keys_secret_ref: LocalObjectReference | None = Field(
         None, description="Secret with `primaryKey` and `secondaryKey` of the endpoint."

@@ -7,7 +7,7 @@ from typing import Any
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import MLOpsPlatform, MLOpsPlatformStatus, ModelDeployment, ModelDeploymentStatus
 from mlops_operator.backends.base import Outcome, RetryableError
-from mlops_operator.backends.native.endpoint import EndpointReconciler, EndpointState
+from mlops_operator.backends.native.endpoint import EndpointReconciler, EndpointState, in_cluster_scoring_uri
 from mlops_operator.backends.native.observe import replicas_of, rollout_complete, workload_verdicts
 from mlops_operator.backends.native.references import read_references
 from mlops_operator.backends.resolve import blocked, resolve_instance_type
@@ -112,7 +112,8 @@ class NativeBackend:
         namespace, name = str(md.metadata.namespace), str(md.metadata.name)
         endpoint = endpoint_members(self._kube, namespace, md.spec.endpoint.name, without=name if leaving else None)
         gateway = platform.spec.native.gateway if platform else None
-        return self._endpoints.reconcile(endpoint, gateway, with_keys=md.spec.endpoint.auth_mode == "key")
+        keys = md.spec.endpoint.auth_mode == "key"
+        return self._endpoints.reconcile(endpoint, gateway, with_keys=keys, draining=leaving)
 
     def finalize_deployment(self, md: ModelDeployment, platform: MLOpsPlatform | None) -> None:
         """Before a deployment goes: re-route its endpoint without it (its own children are GC'd)."""
@@ -127,6 +128,7 @@ class NativeBackend:
         keys = {"name": naming.keys_secret_name(md.spec.endpoint.name)} if md.spec.endpoint.auth_mode == "key" else None
         fields: dict[str, Any] = {
             "scoringUri": state.scoring_uri,
+            "inClusterScoringUri": in_cluster_scoring_uri(state.endpoint) if state.scoring_uri else None,
             "swaggerUri": state.scoring_uri.removesuffix("/score") + "/swagger.json",
             "traffic": state.endpoint.traffic,
             "mirrorTraffic": state.endpoint.mirror_traffic,

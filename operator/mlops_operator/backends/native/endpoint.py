@@ -14,9 +14,23 @@ from mlops_operator.backends.shared.endpoint import ensure_keys_secret
 from mlops_operator.conditions import ConditionType, Reason, Verdict
 from mlops_operator.kube import Kube
 from mlops_operator.render.endpoint import Endpoint, render_endpoint_service, render_httproute
+from mlops_operator.render.gateway_features import FeatureSupport, Need, feature_support
 
-HTTPROUTE_CRD = "httproutes.gateway.networking.k8s.io"
+GATEWAY_GROUP = "gateway.networking.k8s.io"
+HTTPROUTE_CRD = f"httproutes.{GATEWAY_GROUP}"
 _CRD_CACHE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class GatewayView:
+    """The live Gateway a route attaches to and what its class can do (None: unknown or no Gateway)."""
+
+    gateway: dict[str, Any] | None
+    support: FeatureSupport | None
+
+    @property
+    def mirror_ok(self) -> bool:
+        return self.support is None or self.support.supports(Need.REQUEST_MIRROR)
 
 
 @dataclass(frozen=True)
@@ -36,6 +50,7 @@ class EndpointReconciler:
     def __init__(self, kube: Kube) -> None:
         self._kube = kube
         self._gateway_api: tuple[float, bool] | None = None
+        self._classes: dict[str, tuple[float, FeatureSupport | None]] = {}
 
     def gateway_api_installed(self) -> bool:
         now = time.monotonic()
@@ -43,7 +58,12 @@ class EndpointReconciler:
             self._gateway_api = (now, self._kube.crd_established(HTTPROUTE_CRD))
         return self._gateway_api[1]
 
-    def reconcile(self, endpoint: Endpoint, gateway: GatewayParentRef | None, with_keys: bool) -> EndpointState:
+    def reconcile(
+        self, endpoint: Endpoint, gateway: GatewayParentRef | None, with_keys: bool, draining: bool = False
+    ) -> EndpointState:
+        """`draining`: a member with traffic is leaving. Its share goes to the others in proportion (route
+        weights are relative) before its pods stop, even while the remaining traffic does not sum to 100:
+        deleting a deployment drains it instead of failing its share of requests."""
         if not endpoint.members:
             empty = Verdict(ConditionType.TRAFFIC_APPLIED, "False", Reason.NO_TRAFFIC)
             return EndpointState(endpoint, empty, "", empty, False)
@@ -51,31 +71,60 @@ class EndpointReconciler:
         if with_keys:
             ensure_keys_secret(self._kube, endpoint, _fresh_keys)
         route_applied = False
-        if endpoint.traffic_valid and self.gateway_api_installed():
-            apply_if_changed(self._kube, render_httproute(endpoint, gateway))
+        api = self.gateway_api_installed()
+        view = self._gateway(endpoint, gateway) if api else GatewayView(None, None)
+        if api and (endpoint.traffic_valid or (draining and endpoint.traffic_total > 0)):
+            apply_if_changed(self._kube, render_httproute(endpoint, gateway, mirror=view.mirror_ok))
             route_applied = True
-        verdict = traffic_verdict(endpoint, route_applied, self.gateway_api_installed(), gateway)
-        live = self._gateway(endpoint, gateway) if route_applied else None
+        verdict = traffic_verdict(endpoint, route_applied, api, gateway, view)
+        live = view.gateway if route_applied else None
         entry = entry_verdict(endpoint, gateway if route_applied else None, live)
-        return EndpointState(endpoint, verdict, _scoring_uri(endpoint, live), entry, route_applied)
+        uri = _scoring_uri(endpoint, live, gateway)
+        return EndpointState(endpoint, verdict, uri, entry, route_applied)
 
-    def _gateway(self, endpoint: Endpoint, gateway: GatewayParentRef | None) -> dict[str, Any] | None:
+    def _gateway(self, endpoint: Endpoint, gateway: GatewayParentRef | None) -> GatewayView:
         if gateway is None:
-            return None
+            return GatewayView(None, None)
         namespace = gateway.namespace or endpoint.namespace
-        return self._kube.get("gateway.networking.k8s.io/v1", "Gateway", gateway.name, namespace)
+        live = self._kube.get(f"{GATEWAY_GROUP}/v1", "Gateway", gateway.name, namespace)
+        class_name = str(((live or {}).get("spec") or {}).get("gatewayClassName", ""))
+        return GatewayView(live, self._class_support(class_name) if class_name else None)
+
+    def _class_support(self, name: str) -> FeatureSupport | None:
+        """What a GatewayClass supports, re-read at most once a minute (classes change rarely)."""
+        now = time.monotonic()
+        cached = self._classes.get(name)
+        if cached is None or now - cached[0] > _CRD_CACHE_SECONDS:
+            found = self._kube.get(f"{GATEWAY_GROUP}/v1", "GatewayClass", name)
+            cached = (now, feature_support(found) if found is not None else None)
+            self._classes[name] = cached
+        return cached[1]
 
 
 def _fresh_keys() -> tuple[str, str]:
     return secrets.token_urlsafe(32), secrets.token_urlsafe(32)
 
 
-def _scoring_uri(endpoint: Endpoint, gateway: dict[str, Any] | None) -> str:
-    """The Gateway's address plus the endpoint's path when it has one, else the in-cluster Service."""
+def in_cluster_scoring_uri(endpoint: Endpoint) -> str:
+    return f"http://{naming.endpoint_object_name(endpoint.name)}.{endpoint.namespace}.svc.cluster.local/score"
+
+
+def _scoring_uri(endpoint: Endpoint, gateway: dict[str, Any] | None, parent: GatewayParentRef | None) -> str:
+    """Where clients call, as Azure ML's scoring URI is the public one: the Gateway's address and the port of
+    the listener the route attaches to, plus the endpoint's path; the in-cluster Service without a Gateway."""
     address = _gateway_address(gateway)
     if address is None:
-        return f"http://{naming.endpoint_object_name(endpoint.name)}.{endpoint.namespace}.svc.cluster.local/score"
-    return f"http://{address}{naming.scoring_path(endpoint.namespace, endpoint.name)}/score"
+        return in_cluster_scoring_uri(endpoint)
+    port = _listener_port(gateway or {}, parent.section_name if parent else None)
+    host = address if port in (None, 80) else f"{address}:{port}"
+    return f"http://{host}{naming.scoring_path(endpoint.namespace, endpoint.name)}/score"
+
+
+def _listener_port(gateway: dict[str, Any], section: str | None) -> int | None:
+    """The named listener's port, else the first HTTP listener's."""
+    listeners = [lst for lst in (gateway.get("spec") or {}).get("listeners") or [] if lst.get("protocol") == "HTTP"]
+    chosen = next((lst for lst in listeners if section is None or lst.get("name") == section), None)
+    return int(chosen["port"]) if chosen and "port" in chosen else None
 
 
 def entry_verdict(endpoint: Endpoint, gateway: GatewayParentRef | None, live: dict[str, Any] | None) -> Verdict:
@@ -101,7 +150,11 @@ def _gateway_address(gateway: dict[str, Any] | None) -> str | None:
 
 
 def traffic_verdict(
-    endpoint: Endpoint, route_applied: bool, gateway_api: bool, gateway: GatewayParentRef | None
+    endpoint: Endpoint,
+    route_applied: bool,
+    gateway_api: bool,
+    gateway: GatewayParentRef | None,
+    view: GatewayView | None = None,
 ) -> Verdict:
     """`TrafficApplied`, the same on every deployment of the endpoint."""
     split = ", ".join(f"{name}={pct}" for name, pct in endpoint.traffic.items())
@@ -131,5 +184,20 @@ def traffic_verdict(
     if gateway is None:
         where += " (attached to no Gateway: set MLOpsPlatform spec.native.gateway)"
     mirror = ", ".join(f"{n}={p}" for n, p in endpoint.mirror_traffic.items())
+    if mirror and view is not None and not view.mirror_ok and view.support is not None:
+        return _mirroring_unsupported(where, split, mirror, view.support)
     message = f"{where}: {split}" + (f"; mirroring {mirror}" if mirror else "")
     return Verdict(ConditionType.TRAFFIC_APPLIED, "True" if route_applied else "False", Reason.TRAFFIC_APPLIED, message)
+
+
+def _mirroring_unsupported(where: str, split: str, mirror: str, support: FeatureSupport) -> Verdict:
+    """The split is applied without the mirror filters: the endpoint keeps serving, and status says why."""
+    source = "its status.supportedFeatures" if support.published else "the documented support of its controller"
+    return Verdict(
+        ConditionType.TRAFFIC_APPLIED,
+        "False",
+        Reason.MIRRORING_UNSUPPORTED,
+        f"{where}: {split} applied; mirroring {mirror} is not: the Gateway's class ({support.controller}) does not "
+        f"support RequestMirror with a percentage (from {source}); remove mirrorTraffic or use a Gateway that does",
+        "Warning",
+    )
