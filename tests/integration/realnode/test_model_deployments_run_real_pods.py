@@ -16,7 +16,7 @@ from typing import Any
 
 import joblib
 import pytest
-from native_backend.helpers import PLATFORM, condition, wait_condition
+from native_backend.helpers import condition, model_deployment, wait_condition
 from polling import wait_for
 
 from mlops_operator import naming
@@ -43,23 +43,17 @@ pytestmark = pytest.mark.usefixtures("real_operator")
 
 
 def _deployment(namespace: str, name: str, code: str = "sklearn-diabetes-code", **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "mlops.dev/v1alpha1",
-        "kind": "ModelDeployment",
-        "metadata": {"name": name, "namespace": namespace},
-        "spec": {
-            "platformRef": {"name": PLATFORM},
-            "endpoint": {"name": "diabetes", "authMode": "key"},
-            "model": {"name": "sklearn-diabetes", "version": "1", "uri": "configmap://sklearn-diabetes-model-v1"},
-            "code": {"scoringScript": "score.py", "configMap": {"name": code}},
-            "instanceType": "small",
-            "instanceCount": 1,
-            "traffic": 100,
-            "livenessProbe": {**FAST_PROBE, "initialDelay": 10},
-            "readinessProbe": FAST_PROBE,
-            **spec,
-        },
-    }
+    """The example's sklearn model and score.py (ConfigMaps from `_model_files`), fast probes."""
+    return model_deployment(
+        namespace,
+        name,
+        endpoint="diabetes",
+        model={"name": "sklearn-diabetes", "version": "1", "uri": "configmap://sklearn-diabetes-model-v1"},
+        code={"scoringScript": "score.py", "configMap": {"name": code}},
+        instanceType="small",
+        **{"instanceCount": 1, "traffic": 100, "livenessProbe": {**FAST_PROBE, "initialDelay": 10},
+           "readinessProbe": FAST_PROBE, **spec},
+    )  # fmt: skip
 
 
 def _model_files(kube: Kube, namespace: str) -> bytes:
@@ -68,6 +62,15 @@ def _model_files(kube: Kube, namespace: str) -> bytes:
     for body in maps:
         kube.create(body)
     return base64.b64decode(maps[1]["binaryData"]["model.pkl"])
+
+
+def _serving_blue(kube: Kube, namespace: str) -> tuple[dict[str, Any], bytes]:
+    """ModelDeployment `blue` Ready on the real node: its one pod, and the pickled model it serves."""
+    model = _model_files(kube, namespace)
+    kube.create(_deployment(namespace, "blue"))
+    wait_condition(kube, namespace, "blue", "Ready", "True", timeout=240)
+    [pod] = _pods(kube, namespace, "blue")
+    return pod, model
 
 
 def _pods(kube: Kube, namespace: str, deployment: str) -> list[dict[str, Any]]:
@@ -113,13 +116,11 @@ def test_a_model_deployment_is_ready_only_once_its_real_pod_passes_its_probe(
 
 
 def test_a_request_with_the_endpoint_key_gets_the_model_prediction(real_kube: Kube, real_namespace: str) -> None:
-    model = joblib.load(io.BytesIO(_model_files(real_kube, real_namespace)))
-    real_kube.create(_deployment(real_namespace, "blue"))
-    wait_condition(real_kube, real_namespace, "blue", "Ready", "True", timeout=240)
+    pod, pickled = _serving_blue(real_kube, real_namespace)
+    model = joblib.load(io.BytesIO(pickled))
     secret = real_kube.get("v1", "Secret", "diabetes-endpoint-keys", real_namespace)
     assert secret is not None
     key = base64.b64decode(secret["data"]["primaryKey"]).decode()
-    [pod] = _pods(real_kube, real_namespace, "blue")
 
     status, prediction = _score(pod["status"]["podIP"], key, {"data": [ROW]})
 
@@ -130,14 +131,11 @@ def test_a_request_with_the_endpoint_key_gets_the_model_prediction(real_kube: Ku
 def test_kubectl_logs_reads_the_scoring_container(
     real_cluster: LocalCluster, real_kube: Kube, real_namespace: str
 ) -> None:
-    _model_files(real_kube, real_namespace)
-    real_kube.create(_deployment(real_namespace, "blue"))
-    wait_condition(real_kube, real_namespace, "blue", "Ready", "True", timeout=240)
-    [pod] = _pods(real_kube, real_namespace, "blue")
+    pod, _ = _serving_blue(real_kube, real_namespace)
 
     logs = real_cluster.kubectl("logs", "-n", real_namespace, pod["metadata"]["name"], "-c", "scoring").stdout
 
-    assert logs.strip(), "kubectl logs returned nothing"
+    assert "Started server process" in logs, logs[-2000:]
 
 
 def test_a_score_py_whose_init_raises_is_crash_looping_with_its_last_log_lines(
@@ -162,10 +160,7 @@ def test_a_score_py_whose_init_raises_is_crash_looping_with_its_last_log_lines(
 def test_deleting_the_model_deployment_removes_its_pods_and_their_containers(
     real_cluster: LocalCluster, real_kube: Kube, real_namespace: str
 ) -> None:
-    _model_files(real_kube, real_namespace)
-    real_kube.create(_deployment(real_namespace, "blue"))
-    wait_condition(real_kube, real_namespace, "blue", "Ready", "True", timeout=240)
-    [pod] = _pods(real_kube, real_namespace, "blue")
+    pod, _ = _serving_blue(real_kube, real_namespace)
     uid = pod["metadata"]["uid"]
     assert _containers_of(real_cluster, uid), "the pod's containers run in containerd"
 

@@ -236,3 +236,60 @@ def test_deleting_a_deployment_that_still_has_traffic_drains_it_without_failed_r
     merged = load.merged()
     assert not merged.non_2xx(), merged.non_2xx()[:5]
     assert merged.served_by()["blue"] > 0
+
+
+VERSIONED_SCORE = """
+import json
+import os
+
+import joblib
+
+model = None
+
+
+def init():
+    global model
+    model = joblib.load(os.path.join(os.getenv("AZUREML_MODEL_DIR"), "model.pkl"))
+
+
+def run(raw_data):
+    return {"code": "VERSION", "prediction": model.predict(json.loads(raw_data)["data"]).tolist()}
+"""
+
+
+def _code_versions(factory: Callable[[], Caller], requests: int = 20) -> set[str]:
+    caller = factory()
+    try:
+        versions = set()
+        for _ in range(requests):
+            caller.conn.request("POST", caller.path, BODY, caller.headers)
+            response = caller.conn.getresponse()
+            versions.add(json.loads(response.read()).get("code", "?") if response.status == 200 else "error")
+        return versions
+    except (OSError, ValueError):
+        return {"error"}
+    finally:
+        caller.close()
+
+
+def test_editing_score_py_rolls_the_pods_and_fails_no_request(
+    real_kube: Kube, real_namespace: str, traefik: Traefik
+) -> None:
+    real_kube.create({
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "versioned-code", "namespace": real_namespace},
+        "data": {"score.py": VERSIONED_SCORE.replace("VERSION", "v1")},
+    })  # fmt: skip
+    factory = _blue_green(real_kube, real_namespace, traefik, 100, 0, code="versioned-code")
+    wait_for(lambda: _code_versions(factory) == {"v1"}, 60, "v1 of score.py to answer")
+
+    def edit() -> None:
+        real_kube.patch_merge("v1", "ConfigMap", "versioned-code", real_namespace,
+                              {"data": {"score.py": VERSIONED_SCORE.replace("VERSION", "v2")}})  # fmt: skip
+
+    load = _under_load(factory, edit, lambda: _code_versions(factory) == {"v2"})
+
+    assert not load.merged().non_2xx(), load.merged().non_2xx()[:5]
+    status = (real_kube.get("mlops.dev/v1alpha1", "ModelDeployment", "blue", real_namespace) or {})["status"]
+    assert status.get("revision"), status
