@@ -6,6 +6,7 @@ Bounded: every load loop stops after its seconds or its request count, whichever
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import time
 import urllib.request
@@ -200,7 +201,8 @@ def test_the_scoring_uri_in_status_is_the_gateway_url_clients_call(
     status = (real_kube.get("mlops.dev/v1alpha1", "ModelDeployment", "blue", real_namespace) or {})["status"]
     key = factory().headers["Authorization"]
 
-    request = urllib.request.Request(status["scoringUri"], data=BODY, headers={"Authorization": key})
+    headers = {"Authorization": key, "Content-Type": "application/json"}
+    request = urllib.request.Request(status["scoringUri"], data=BODY, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         assert response.status == 200
         assert response.headers["azureml-model-deployment"] == "blue"
@@ -264,9 +266,11 @@ def _code_versions(factory: Callable[[], Caller], requests: int = 20) -> set[str
         for _ in range(requests):
             caller.conn.request("POST", caller.path, BODY, caller.headers)
             response = caller.conn.getresponse()
-            versions.add(json.loads(response.read()).get("code", "?") if response.status == 200 else "error")
+            body = response.read()
+            answer = json.loads(body) if response.status == 200 else {}
+            versions.add(str(answer.get("code", "?")) if isinstance(answer, dict) else "?")
         return versions
-    except (OSError, ValueError):
+    except (OSError, ValueError, http.client.HTTPException):
         return {"error"}
     finally:
         caller.close()
