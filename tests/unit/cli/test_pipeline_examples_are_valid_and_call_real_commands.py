@@ -92,7 +92,7 @@ def test_every_mlopsctl_command_of_the_pipeline_parses(path: Path) -> None:
 
 
 def test_the_candidate_template_renders_to_a_valid_model_deployment() -> None:
-    text = string.Template((PIPELINES / "candidate.yaml").read_text()).substitute(
+    text = string.Template((PIPELINES / "candidate.yaml.in").read_text()).substitute(
         CANDIDATE="diabetes-green", NAMESPACE="models", MODEL_VERSION="42"
     )
     document = yaml.safe_load(text)
