@@ -126,3 +126,51 @@ def test_wait_and_smoke_take_a_bare_name_as_a_model_deployment() -> None:
     assert res.deployment_ref("blue") == res.Ref("ModelDeployment", "blue")
     with pytest.raises(argparse.ArgumentTypeError):
         res.deployment_ref("mlp/local")
+
+
+class FakeKube:
+    """Answers `get` and `list` from a fixed set of objects, as the API server would."""
+
+    def __init__(self, *items: dict[str, Any]) -> None:
+        self.items = items
+        self.lists = 0
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
+        del api_version
+        return next((i for i in self.items if i["kind"] == kind and i["metadata"]["name"] == name), None)
+
+    def list(self, api_version: str, kind: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        del api_version
+        self.lists += 1
+        return [{k: v for k, v in i.items() if k != "kind"} for i in self.items if i["kind"] == kind]
+
+
+def run_status(monkeypatch: pytest.MonkeyPatch, kube: FakeKube, *argv: str) -> int:
+    from mlops_operator.cli.main import main
+
+    monkeypatch.setattr(res, "connect", lambda kubeconfig: kube)
+    return main(["status", *argv])
+
+
+def test_a_named_object_that_does_not_exist_exits_4(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_status(monkeypatch, FakeKube(PLATFORM), "mdep/ghost") == 4
+    assert capsys.readouterr().err == "error: ModelDeployment ghost not found\n"
+
+
+def test_listed_objects_get_their_kind_back_although_list_responses_omit_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run_status(monkeypatch, FakeKube(PLATFORM, deployment()), "-o", "json") == 0
+    assert [row["kind"] for row in json.loads(capsys.readouterr().out)] == ["MLOpsPlatform", "ModelDeployment"]
+
+
+def test_watch_prints_once_while_nothing_changes_and_stops_at_its_timeout(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("mlops_operator.cli.status.WATCH_PERIOD_S", 0.01)
+    kube = FakeKube(deployment())
+    assert run_status(monkeypatch, kube, "mdep", "--watch", "--timeout", "0.2", "-o", "json") == 0
+    assert kube.lists > 2
+    assert capsys.readouterr().out.count('"name": "blue"') == 1
