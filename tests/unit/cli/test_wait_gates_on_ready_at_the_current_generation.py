@@ -88,3 +88,17 @@ def test_durations_take_seconds_minutes_and_hours(text: str, seconds: float) -> 
 def test_a_bad_duration_is_a_usage_error(text: str) -> None:
     with pytest.raises(argparse.ArgumentTypeError):
         duration(text)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_on_a_terminal_rewrites_one_live_line() -> None:
+    stream = Terminal()
+    progress = Progress(stream, "mdep/blue")
+    progress.show("a", 1.0)
+    progress.show("a", 2.0)
+    progress.end()
+    assert stream.getvalue() == "\r\x1b[Kmdep/blue: a [1s]\r\x1b[Kmdep/blue: a [2s]\n"
