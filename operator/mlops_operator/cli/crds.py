@@ -1,4 +1,10 @@
-"""`mlopsctl crds`: write (or check) the CRDs generated from the models."""
+"""`mlopsctl crds`: write (or check) the CRDs generated from the models.
+
+Exit codes:
+  0  written (or, with --check, up to date)
+  1  with --check: a committed CRD is stale
+  2  usage error
+"""
 
 from __future__ import annotations
 

@@ -77,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run_on(cluster: object, args: argparse.Namespace, started: float) -> int:
     from mlops_operator.cli import dev_resources as res
+    from mlops_operator.cli.resources import is_ready, status_table
     from mlops_operator.devcluster import LocalCluster
     from mlops_operator.kube import Kube, load_api_client
 
@@ -95,13 +96,13 @@ def _run_on(cluster: object, args: argparse.Namespace, started: float) -> int:
     res.apply_all(kube, res.model_configmaps(args.examples))
     res.apply_all(kube, res.example_documents(args.examples))
     items = res.wait_ready(kube, args.timeout)
-    print(res.status_table(items))
+    print(status_table(items))
     print("\nobjects created by the operator in namespace default:\n  " + "\n  ".join(res.created_objects(kube)))
     print(f"\nready in {time.monotonic() - started:.0f}s. kubeconfig: {kubeconfig}")
     print(f"  export KUBECONFIG={kubeconfig}; kubectl get mlp,mdep -A")
     if gateway_url is not None:
         print(res.curl_example(gateway_url))
-    ok = all(res.is_ready(i) for i in items)
+    ok = all(is_ready(i) for i in items)
     if args.detach:
         cluster.detach(args.state_dir)
         print("detached; stop with `mlopsctl dev --stop`")

@@ -13,6 +13,7 @@ import yaml
 
 from mlops_operator import naming
 from mlops_operator.api.crd import KINDS, render_crd
+from mlops_operator.cli.resources import is_ready
 from mlops_operator.kube import Kube
 
 FIELD_MANAGER = "mlopsctl-dev"
@@ -109,35 +110,6 @@ def wait_ready(kube: Kube, timeout: float) -> list[dict[str, Any]]:
         if (items and all(is_ready(i) for i in items)) or time.monotonic() > deadline:
             return items
         time.sleep(0.5)
-
-
-def is_ready(item: dict[str, Any]) -> bool:
-    status = item.get("status") or {}
-    if status.get("observedGeneration") != item["metadata"].get("generation"):
-        return False
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in status.get("conditions", []))
-
-
-def status_table(items: list[dict[str, Any]]) -> str:
-    """`kubectl get mlp,mdep -A` style."""
-    rows = [("KIND", "NAMESPACE", "NAME", "READY", "REASON", "ENDPOINT/BACKEND", "SCORING URI")]
-    for item in items:
-        spec, status = item.get("spec", {}), item.get("status") or {}
-        ready: dict[str, Any] = next((c for c in status.get("conditions", []) if c["type"] == "Ready"), {})
-        where = spec.get("endpoint", {}).get("name") or spec.get("backend", "native")
-        rows.append(
-            (
-                item["kind"],
-                item["metadata"].get("namespace", "-"),
-                item["metadata"]["name"],
-                ready.get("status", "Unknown"),
-                ready.get("reason", "-"),
-                where,
-                status.get("scoringUri", "-"),
-            )
-        )
-    widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
 CHILD_KINDS = (

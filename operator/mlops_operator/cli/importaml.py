@@ -5,6 +5,11 @@ endpoint, writes ModelDeployments (and ConfigMaps for local code folders with --
 validated against the API. Notes about fields with no equivalent go to stderr.
 
   mlopsctl import endpoint.yml blue-deployment.yml green-deployment.yml --platform local -n models
+
+Exit codes:
+  0  converted; every ModelDeployment is valid (notes go to stderr)
+  1  a file could not be read or converted, or a result is invalid (problems on stderr)
+  2  usage error
 """
 
 from __future__ import annotations

@@ -17,6 +17,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "serve": ("mlops_operator.scoring.cli", "run the Azure ML compatible scoring server for a score.py"),
     "validate": ("mlops_operator.cli.validate", "check resource YAML offline; one line per problem"),
     "import": ("mlops_operator.cli.importaml", "convert Azure ML endpoint/deployment YAML into ModelDeployments"),
+    "status": ("mlops_operator.cli.status", "show platforms and deployments: Ready, reason, traffic, scoring URI"),
+    "wait": ("mlops_operator.cli.wait", "wait until a ModelDeployment is Ready at its generation (a CI gate)"),
+    "smoke": ("mlops_operator.cli.smoke", "POST a request file to a deployment's scoring URI; latency and answer"),
+    "promote": ("mlops_operator.cli.promote", "shift an endpoint's traffic to a deployment in steps"),
+    "completion": ("mlops_operator.cli.completion", "print a bash or zsh completion script"),
     "crds": ("mlops_operator.cli.crds", "write or check the CRDs generated from the API models"),
     "version": ("mlops_operator.cli.version", "print the version"),
 }
@@ -30,6 +35,16 @@ Quick start (no Azure needed):  mlopsctl dev
 """
 
 
+# For commands whose module documents no finer codes; every --help shows its exit codes.
+GENERIC_EXIT_CODES = """
+Exit codes:
+  0    success
+  1    failure (the reason is printed)
+  2    usage error
+  130  interrupted (Ctrl-C)
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mlopsctl", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -39,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, (module_name, help_text) in COMMANDS.items():
         module = importlib.import_module(module_name)
         doc = (module.__doc__ or help_text).strip()
+        if "Exit codes:" not in doc:
+            doc += "\n" + GENERIC_EXIT_CODES
         command = sub.add_parser(
             name, help=help_text, description=doc, formatter_class=argparse.RawDescriptionHelpFormatter
         )

@@ -1,4 +1,10 @@
-"""`mlopsctl validate`: check resources offline, one line per problem, never a traceback."""
+"""`mlopsctl validate`: check resources offline, one line per problem, never a traceback.
+
+Exit codes:
+  0  every resource of ours is valid
+  1  a resource is invalid (one line per problem), or nothing of ours was found
+  2  usage error
+"""
 
 from __future__ import annotations
 

@@ -164,11 +164,39 @@ def _spec(
         "livenessProbe": _probe(document["liveness_probe"]) if document.get("liveness_probe") else None,
         "readinessProbe": _probe(document["readiness_probe"]) if document.get("readiness_probe") else None,
         "scaleSettings": _scale(document["scale_settings"], notes) if document.get("scale_settings") else None,
-        "resources": document.get("resources"),
+        "resources": _resources(document.get("resources"), notes),
         "environmentVariables": {k: str(v) for k, v in (document.get("environment_variables") or {}).items()} or None,
     }
     spec.update({k: v for k, v in optional.items() if v is not None})
     return spec
+
+
+GPU = "nvidia.com/gpu"
+
+
+def _resources(value: Any, notes: list[str]) -> dict[str, Any] | None:
+    """Azure ML accepts a GPU count under `requests` alone and runs it as the limit (Kubernetes takes GPUs
+    as limits, with the request equal to it); the CRD refuses GPUs in requests, so move them, with a note."""
+    if not isinstance(value, dict):
+        return None
+    requests, limits = dict(value.get("requests") or {}), dict(value.get("limits") or {})
+    gpus = requests.pop(GPU, None)
+    if gpus is None:
+        return value
+    if GPU not in limits:
+        limits[GPU] = gpus
+        notes.append(
+            f"resources: {GPU} {gpus} given under requests only; Azure ML runs it as the limit, so it moved to limits"
+        )
+    elif str(limits[GPU]) != str(gpus):
+        notes.append(
+            f"resources: {GPU} requests {gpus} and limits {limits[GPU]} differ; Kubernetes needs them equal, "
+            f"kept the limit {limits[GPU]}"
+        )
+    else:
+        notes.append(f"resources: {GPU} dropped from requests (Kubernetes sets the request from the limit)")
+    converted = {key: part for key, part in (("requests", requests), ("limits", limits)) if part}
+    return converted or None
 
 
 def _instance_type(document: dict[str, Any], notes: list[str]) -> str | None:

@@ -127,3 +127,39 @@ def test_asset_references_split_into_name_and_version():
     assert parse_asset_ref("azureml:env@latest") == ("env", "latest")
     assert parse_asset_ref("azureml:env") == ("env", "latest")
     assert parse_asset_ref("sklearn-model:3") is None
+
+
+GPU_ONLY_IN_REQUESTS = yaml.safe_load("""
+name: gpu
+endpoint_name: my-endpoint
+model: azureml:sklearn-model:1
+instance_type: gpu-model
+resources:
+  requests: {cpu: "1", memory: 4Gi, nvidia.com/gpu: 1}
+  limits: {cpu: "2", memory: 8Gi}
+""")
+
+
+def test_a_gpu_count_only_under_requests_becomes_the_limit_as_azure_ml_does_with_a_note():
+    conversion = convert([ENDPOINT, GPU_ONLY_IN_REQUESTS], "local", "models")
+    spec = _spec(conversion, "gpu")
+    assert spec["resources"] == {
+        "requests": {"cpu": "1", "memory": "4Gi"},
+        "limits": {"cpu": "2", "memory": "8Gi", "nvidia.com/gpu": 1},
+    }
+    assert (
+        "resources: nvidia.com/gpu 1 given under requests only; Azure ML runs it as the limit, so it moved to limits"
+        in conversion.notes
+    )
+    parse_resource(next(d for d in conversion.documents if d["metadata"]["name"] == "gpu"))
+
+
+def test_a_gpu_count_in_both_requests_and_limits_keeps_the_limit():
+    document = {
+        **GPU_ONLY_IN_REQUESTS,
+        "resources": {"requests": {"nvidia.com/gpu": 2}, "limits": {"nvidia.com/gpu": 1}},
+    }
+    conversion = convert([document], "local", None)
+    assert _spec(conversion, "gpu")["resources"] == {"limits": {"nvidia.com/gpu": 1}}
+    assert any("differ; Kubernetes needs them equal, kept the limit 1" in note for note in conversion.notes)
+    parse_resource(conversion.documents[0])
