@@ -64,6 +64,7 @@ test: $(STAMP) ## THE test command: set up everything on a fresh clone, lint, an
 	hack/controlplane/build.sh >/dev/null
 	hack/dataplane/build.sh >/dev/null
 	hack/gateway/build.sh >/dev/null
+	hack/test-tools.sh
 	hack/aml-venv.sh >/dev/null
 	$(MAKE) --no-print-directory lint
 	$(BIN)/mlopsctl crds --check
