@@ -6,11 +6,15 @@ Bounded: every load loop stops after its seconds or its request count, whichever
 from __future__ import annotations
 
 import base64
+import functools
 import http.client
 import json
+import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -297,3 +301,61 @@ def test_editing_score_py_rolls_the_pods_and_fails_no_request(
     assert not load.merged().non_2xx(), load.merged().non_2xx()[:5]
     status = (real_kube.get("mlops.dev/v1alpha1", "ModelDeployment", "blue", real_namespace) or {})["status"]
     assert status.get("revision"), status
+
+
+def _mlopsctl(cluster: LocalCluster, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    argv = [sys.executable, "-m", "mlops_operator.cli.main", *args, "--kubeconfig", str(cluster.kubeconfig_path)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def test_mlopsctl_smoke_gets_a_real_prediction_through_the_gateway(
+    real_cluster: LocalCluster, real_kube: Kube, real_namespace: str, traefik: Traefik, tmp_path: Path
+) -> None:
+    factory = _blue_green(real_kube, real_namespace, traefik, 100, 0)
+    wait_for(lambda: _route_serves(factory, {"blue"}), 60, "the route to serve blue")
+    wait_for(lambda: _pin_serves(factory, "green"), 60, "Traefik to know green's pods")
+    data = tmp_path / "request.json"
+    data.write_bytes(BODY)
+
+    smoke = _mlopsctl(real_cluster, "smoke", "mdep/blue", "-n", real_namespace, "--data", str(data),
+                      "--requests", "20", "-o", "json")  # fmt: skip
+    pinned = _mlopsctl(real_cluster, "smoke", "mdep/blue", "-n", real_namespace, "--data", str(data),
+                       "--deployment", "green", "--requests", "5")  # fmt: skip
+
+    assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+    assert "204.5" in smoke.stdout, smoke.stdout  # the diabetes model's prediction for ROW
+    assert pinned.returncode == 0, pinned.stdout + pinned.stderr
+
+
+def test_mlopsctl_promote_moves_the_requests_in_steps(
+    real_cluster: LocalCluster, real_kube: Kube, real_namespace: str, traefik: Traefik
+) -> None:
+    factory = _blue_green(real_kube, real_namespace, traefik, 100, 0)
+    wait_for(lambda: _route_serves(factory, {"blue"}), 60, "the route to serve blue")
+    shares = []
+
+    with Load(factory, 2, 120.0, LOAD_MAX) as load:
+        for step in ("50", "100"):
+            promoted = _mlopsctl(real_cluster, "promote", "diabetes", "--to", "green", "--steps", step,
+                                 "--interval", "0", "-n", real_namespace)  # fmt: skip
+            assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+            wait_for(functools.partial(_green_near, factory, int(step)), 30, f"green at {step}%")
+            shares.append(_green_share(factory, requests=200))
+
+    assert shares[0] == pytest.approx(50, abs=10)
+    assert shares[1] == 100
+    assert not load.merged().non_2xx(), load.merged().non_2xx()[:5]
+
+
+def _green_near(factory: Callable[[], Caller], percent: int) -> bool:
+    return abs(_green_share(factory) - percent) <= 10
+
+
+def _green_share(factory: Callable[[], Caller], requests: int = 40) -> int:
+    """Percentage of `requests` answered by green (Traefik's weighted round robin is deterministic)."""
+    caller = factory()
+    try:
+        answers = [caller.call() for _ in range(requests)]
+    finally:
+        caller.close()
+    return round(100 * sum(a.deployment == "green" for a in answers) / requests)
