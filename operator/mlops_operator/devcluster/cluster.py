@@ -394,19 +394,10 @@ class LocalCluster:
 
     def _start_real_node(self, api: client.ApiClient, deadline: float) -> None:
         node, registry = self.real_node, self.registry
-        assert node is not None
-        assert registry is not None
+        if node is None or registry is None:
+            raise RuntimeError("_prepare_real_node must run first")
         node.start(self._launch, self.server_url, self.pki, registry.port, deadline)
-        core = client.CoreV1Api(api)
-        self._await(
-            "kubelet",
-            functools.partial(
-                wait_node_ready,
-                lambda: _node_ready(core, node.name),
-                deadline,
-                lambda: log_tail(self.layout.log("kubelet")),
-            ),
-        )
+        wait_node_ready(client.CoreV1Api(api), node.name, deadline, self.layout.log("kubelet"))
         self.node_names.append(node.name)
 
     def _cleanup_real_node(self) -> None:
@@ -417,15 +408,6 @@ class LocalCluster:
     def guard_packets(self) -> int | None:
         """Packets the real node's network guard dropped (bound off this machine); None without a node."""
         return nodenet.guard_packets() if self.real_node is not None else None
-
-
-def _node_ready(core: client.CoreV1Api, name: str) -> bool:
-    try:
-        node = core.read_node(name)
-    except client.ApiException:
-        return False
-    conditions = (node.status.conditions if node.status else None) or []
-    return any(c.type == "Ready" and c.status == "True" for c in conditions)
 
 
 def _wait_controllers(api: client.ApiClient, deadline: float) -> None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from kubernetes import client
 
 from mlops_operator.devcluster import nodenet
 from mlops_operator.devcluster.nodeconfig import (
@@ -37,7 +38,7 @@ from mlops_operator.devcluster.nodeconfig import (
 )
 from mlops_operator.devcluster.nodes import MLPOOL_TAINT
 from mlops_operator.devcluster.pki import ClusterPki, write_client_cert
-from mlops_operator.devcluster.process import ComponentError, ManagedProcess, free_ports, probe_http
+from mlops_operator.devcluster.process import ComponentError, ManagedProcess, free_ports, log_tail, probe_http
 
 logger = logging.getLogger(__name__)
 
@@ -277,8 +278,18 @@ def _remove_dangling_container_logs() -> None:
                 link.unlink(missing_ok=True)
 
 
-def wait_node_ready(is_ready: Callable[[], bool], deadline: float, log_tail: Callable[[], str]) -> None:
-    while not is_ready():
+def _node_ready(core: client.CoreV1Api, name: str) -> bool:
+    try:
+        node = core.read_node(name)
+    except client.ApiException:
+        return False
+    conditions = (node.status.conditions if node.status else None) or []
+    return any(c.type == "Ready" and c.status == "True" for c in conditions)
+
+
+def wait_node_ready(core: client.CoreV1Api, name: str, deadline: float, kubelet_log: Path) -> None:
+    """Until the kubelet has registered the node and reported it Ready; fails with the kubelet's log."""
+    while not _node_ready(core, name):
         if time.monotonic() > deadline:
-            raise ComponentError("kubelet", "did not make its node Ready before the deadline", log_tail())
+            raise ComponentError("kubelet", "did not make its node Ready before the deadline", log_tail(kubelet_log))
         time.sleep(0.2)
