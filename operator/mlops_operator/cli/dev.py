@@ -96,6 +96,8 @@ def _run_on(cluster: object, args: argparse.Namespace, started: float) -> int:
     res.apply_all(kube, res.model_configmaps(args.examples))
     res.apply_all(kube, res.example_documents(args.examples))
     items = res.wait_ready(kube, args.timeout)
+    if gateway_url is not None and not res.wait_serving(kube, gateway_url, timeout=30):
+        print("warning: the endpoint did not answer through the Gateway within 30 s", file=sys.stderr)
     print(status_table(items))
     print("\nobjects created by the operator in namespace default:\n  " + "\n  ".join(res.created_objects(kube)))
     print(f"\nready in {time.monotonic() - started:.0f}s. kubeconfig: {kubeconfig}")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import json
 import runpy
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +87,35 @@ def gateway_documents() -> list[dict[str, Any]]:
     ]
 
 
+SAMPLE_ROW = [0.03, 0.05, 0.06, 0.02, -0.04, -0.03, -0.04, 0.0, 0.02, -0.02]
+
+
+def wait_serving(
+    kube: Kube, gateway_url: str, timeout: float, namespace: str = "default", endpoint: str = "diabetes"
+) -> bool:
+    """Until a keyed request through the Gateway answers 200: Ready pods reach the Gateway's backends a
+    moment later (it watches their EndpointSlices), and the printed curl should work when it is printed."""
+    secret = kube.get("v1", "Secret", naming.keys_secret_name(endpoint), namespace) or {}
+    key = base64.b64decode((secret.get("data") or {}).get("primaryKey", "")).decode()
+    url = f"{gateway_url}{naming.scoring_path(namespace, endpoint)}/score"
+    body = json.dumps({"data": [SAMPLE_ROW]}).encode()
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        request = urllib.request.Request(url, data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return bool(response.status == 200)
+        except (OSError, urllib.error.HTTPError):
+            time.sleep(0.5)
+    return False
+
+
 def curl_example(gateway_url: str, namespace: str = "default", endpoint: str = "diabetes") -> str:
     """A request a user can paste: the endpoint's URL on the Gateway, its key from the keys Secret."""
     url = f"{gateway_url}{naming.scoring_path(namespace, endpoint)}/score"
     secret = naming.keys_secret_name(endpoint)
-    row = "[0.03,0.05,0.06,0.02,-0.04,-0.03,-0.04,0.0,0.02,-0.02]"
+    row = json.dumps(SAMPLE_ROW, separators=(",", ":"))
     return (
         "\nscore through the Gateway (the answer's azureml-model-deployment header names the deployment):\n"
         f"  KEY=$(kubectl get secret -n {namespace} {secret} -o jsonpath='{{.data.primaryKey}}' | base64 -d)\n"
