@@ -20,6 +20,7 @@ from mlops_operator.backends.resolve import blocked
 from mlops_operator.conditions import ConditionType, Reason, Verdict
 from mlops_operator.handlers.context import OperatorContext
 from mlops_operator.kube import KubeError
+from mlops_operator.logs import reconcile_scope
 from mlops_operator.reconcile import build_status, reconcile_deployment, reconcile_platform
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def wake_dependents(ctx: OperatorContext, key: ObjectKey, skip: ObjectKey | None
 
 def look(ctx: OperatorContext, key: ObjectKey) -> float | None:
     """One pass over the object as the API server has it now; seconds until the next look, or None."""
-    with ctx.metrics.reconcile(key.kind) as outcome:
+    with reconcile_scope(key.kind, key.namespace, key.name), ctx.metrics.reconcile(key.kind) as outcome:
         body = ctx.kube.get(API_VERSION, key.kind, key.name, key.namespace)
         if body is None or body["metadata"].get("deletionTimestamp"):
             outcome["result"] = "gone"
