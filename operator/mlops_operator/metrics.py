@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Hashable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+ObjectRef = tuple[str, str, str]  # kind, namespace ("" when cluster-scoped), name
 # Reconciles take from milliseconds (nothing changed) to tens of seconds (an Azure call timing out).
 RECONCILE_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 # Azure long-running operations run from seconds (an endpoint update) to tens of minutes (a workspace).
@@ -26,22 +27,25 @@ OPERATION_BUCKETS = (5.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0,
 
 
 class ConditionStates(Collector):
-    """Objects by condition state: the last conditions written per object, counted at scrape time.
+    """Objects by condition state, and each object's readiness: the last conditions written per object,
+    counted at scrape time.
 
     Kept as a map from object to conditions (not as gauges incremented and decremented) so a missed
-    transition can never leave a count wrong; an object that is gone is forgotten."""
+    transition can never leave a count wrong; an object that is gone is forgotten. The per-object
+    `mlops_operator_object_ready` (one series per custom resource, as kube-state-metrics does for pods)
+    is what "not Ready for 15 minutes" alerts on."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._states: dict[Hashable, tuple[str, dict[str, str]]] = {}
+        self._states: dict[ObjectRef, dict[str, str]] = {}
 
-    def record(self, kind: str, key: Hashable, conditions: Mapping[str, str]) -> None:
+    def record(self, kind: str, namespace: str | None, name: str, conditions: Mapping[str, str]) -> None:
         with self._lock:
-            self._states[key] = (kind, dict(conditions))
+            self._states[(kind, namespace or "", name)] = dict(conditions)
 
-    def forget(self, key: Hashable) -> None:
+    def forget(self, kind: str, namespace: str | None, name: str) -> None:
         with self._lock:
-            self._states.pop(key, None)
+            self._states.pop((kind, namespace or "", name), None)
 
     def collect(self) -> Iterable[Metric]:
         family = GaugeMetricFamily(
@@ -49,14 +53,22 @@ class ConditionStates(Collector):
             "Custom resources by condition type and status, as last written by this operator.",
             labels=["kind", "condition", "status"],
         )
+        ready = GaugeMetricFamily(
+            "mlops_operator_object_ready",
+            "1 when the custom resource's Ready condition is True, else 0.",
+            labels=["kind", "namespace", "name"],
+        )
         counts: dict[tuple[str, str, str], int] = {}
         with self._lock:
-            for kind, conditions in self._states.values():
-                for condition, status in conditions.items():
-                    counts[(kind, condition, status)] = counts.get((kind, condition, status), 0) + 1
+            states = sorted(self._states.items())
+        for (kind, namespace, name), conditions in states:
+            ready.add_metric([kind, namespace, name], 1.0 if conditions.get("Ready") == "True" else 0.0)
+            for condition, status in conditions.items():
+                counts[(kind, condition, status)] = counts.get((kind, condition, status), 0) + 1
         for labels, count in sorted(counts.items()):
             family.add_metric(list(labels), count)
         yield family
+        yield ready
 
 
 class OperatorMetrics:

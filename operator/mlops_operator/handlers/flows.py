@@ -67,7 +67,7 @@ def look(ctx: OperatorContext, key: ObjectKey) -> float | None:
         body = ctx.kube.get(API_VERSION, key.kind, key.name, key.namespace)
         if body is None or body["metadata"].get("deletionTimestamp"):
             outcome["result"] = "gone"
-            ctx.metrics.objects.forget(key)
+            ctx.metrics.objects.forget(key.kind, key.namespace, key.name)
             return None
         delay = _pass(ctx, key, body, outcome)
         if delay is not None and outcome["result"] == "ok":
@@ -223,8 +223,8 @@ def _write(ctx: OperatorContext, body: dict[str, Any], backend: str, outcome: Ou
     """Write the status patch (nothing when nothing changed) and one Event per condition transition."""
     meta = body["metadata"]
     update = build_status(body, backend, outcome, f"{body['kind']} is {DOING[body['kind']]}")
-    key = ObjectKey(body["kind"], meta.get("namespace"), meta["name"])
-    ctx.metrics.objects.record(key.kind, key, {c.type: c.status for c in update.conditions})
+    conditions = {c.type: c.status for c in update.conditions}
+    ctx.metrics.objects.record(body["kind"], meta.get("namespace"), meta["name"], conditions)
     if update.patch:
         ctx.kube.patch_merge(
             API_VERSION,

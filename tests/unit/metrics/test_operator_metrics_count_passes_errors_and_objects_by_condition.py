@@ -83,6 +83,9 @@ def test_a_clean_pass_counts_as_ok_and_its_conditions_are_counted_by_state() -> 
     assert sample(ctx, "mlops_operator_reconciles_total", kind="ModelDeployment", result="ok") == 2
     ready = [sample(ctx, "mlops_operator_objects", kind="ModelDeployment", condition="Ready", status=s) for s in STATES]
     assert sorted(ready) == [0, 0, 1]  # one object, counted once whatever its state
+    ready_true = sample(ctx, "mlops_operator_objects", kind="ModelDeployment", condition="Ready", status="True")
+    blue = {"kind": "ModelDeployment", "namespace": "ml", "name": "blue"}
+    assert ctx.metrics.registry.get_sample_value("mlops_operator_object_ready", blue) == ready_true
     ctx.waker.stop()
 
 
@@ -97,6 +100,12 @@ def test_an_object_that_is_gone_is_no_longer_counted_by_condition() -> None:
     assert sample(ctx, "mlops_operator_reconciles_total", kind="ModelDeployment", result="gone") == 1
     ready = [sample(ctx, "mlops_operator_objects", kind="ModelDeployment", condition="Ready", status=s) for s in STATES]
     assert ready == [0, 0, 0]
+    assert (
+        ctx.metrics.registry.get_sample_value(
+            "mlops_operator_object_ready", {"kind": "ModelDeployment", "namespace": "ml", "name": "blue"}
+        )
+        is None
+    )
     ctx.waker.stop()
 
 
