@@ -21,6 +21,12 @@ PANELS = (
         "{result}",
     ),
     ("Kubernetes API requests (total, by verb)", "sum by (verb) (mlops_operator_kube_requests_total)", "{verb}"),
+    (
+        "/score p99 latency, seconds (5 s window)",
+        "histogram_quantile(0.99, sum by (le) (rate(mlops_scoring_request_duration_seconds_bucket[5s])))",
+        "p99",
+    ),
+    ("MLOpsModelHighLatency alert (1 = firing)", 'ALERTS{alertname="MLOpsModelHighLatency"}', "{alertstate}"),
 )
 
 
@@ -34,13 +40,12 @@ def plot_run(prometheus: RangeQueries, start: float, end: float, target: Path) -
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(len(PANELS), 1, figsize=(9, 2.6 * len(PANELS)), sharex=True)
+    figure, axes = plt.subplots(len(PANELS), 1, figsize=(9, 2.2 * len(PANELS)), sharex=True)
     for axis, (title, expr, legend) in zip(axes, PANELS, strict=True):
         for series in prometheus.series(expr, start, end):
-            times = [float(t) - start for t, _ in series["values"]]
-            axis.step(
-                times, [float(v) for _, v in series["values"]], where="post", label=legend.format(**series["metric"])
-            )
+            points = [(float(t) - start, float(v)) for t, v in series["values"]]  # NaN (no data) breaks the line
+            label = legend.format(**series["metric"])  # markers: a series one sample long is still seen
+            axis.step([t for t, _ in points], [v for _, v in points], where="post", marker=".", label=label)
         axis.set_title(title, fontsize=10)
         axis.legend(loc="upper left", fontsize=8)
         axis.grid(alpha=0.3)

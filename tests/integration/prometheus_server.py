@@ -93,3 +93,28 @@ class Prometheus:
     def targets_up(self) -> dict[str, str]:
         """job -> health of every active target."""
         return {t["labels"]["job"]: t["health"] for t in self.api("targets")["activeTargets"]}
+
+
+def chart_rules(*values: str) -> dict[str, Any]:
+    """The chart's PrometheusRule groups as a rules file, rendered by helm with `values` (key=JSON value)."""
+    controlplane = subprocess.run(
+        [str(REPO / "hack" / "controlplane" / "build.sh")], capture_output=True, text=True, check=True, timeout=60
+    )
+    helm = Path(controlplane.stdout.strip().splitlines()[-1]) / "bin" / "helm"
+    argv = [str(helm), "template", "mlops", str(REPO / "charts" / "mlops-operator"), "--namespace", "mlops-system"]
+    for value in ("metrics.prometheusRule.enabled=true", *values):
+        argv += ["--set-json", value]  # JSON: plain --set leaves 0.25 a string, which the schema refuses
+    out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=120).stdout
+    [rule] = [doc for doc in yaml.safe_load_all(out) if doc and doc["kind"] == "PrometheusRule"]
+    return {"groups": rule["spec"]["groups"]}
+
+
+def compressed(rules: dict[str, Any], window: str, hold: str) -> dict[str, Any]:
+    """The same rules with their 5m rate windows and `for` durations shortened, so a test sees them fire."""
+    text = yaml.safe_dump(rules, sort_keys=False).replace("[5m]", f"[{window}]")
+    groups = yaml.safe_load(text)
+    for group in groups["groups"]:
+        for rule in group["rules"]:
+            if rule.get("for") == "5m":
+                rule["for"] = hold
+    return dict(groups)

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from polling import wait_for
-from prometheus_server import Prometheus, prometheus_bin
+from prometheus_server import Prometheus, chart_rules, compressed, prometheus_bin
 
 from mlops_operator.devcluster.process import LOOPBACK, ManagedProcess, child_env, free_ports
 from mlops_operator.kube import Kube
@@ -35,6 +36,8 @@ DASHBOARD = REPO / "charts" / "mlops-operator" / "dashboards" / "mlops.json"
 REQUESTS = 25
 SCRAPE = "1s"
 IDLE_S = 8.0
+SLOW_THRESHOLD_S = 0.25
+SLOW_RUN_S = 0.5
 
 
 def start_scorer(port: int, work_dir: Path) -> ManagedProcess:
@@ -83,7 +86,11 @@ def stack(kubeconfig_env: str, kube: Kube, tmp_path_factory: pytest.TempPathFact
             deployment="blue",
         ),
     ]
-    prometheus = Prometheus(prometheus_bin(), work / "prometheus", prometheus_config(jobs, evaluation_interval="1s"))
+    # The chart's rules, 5m windows shortened to 10s and `for: 5m` to 5s, latency threshold 0.25 s.
+    rules = compressed(chart_rules(f"metrics.prometheusRule.latencyP99Seconds={SLOW_THRESHOLD_S}"), "10s", "5s")
+    (work / "rules.yaml").write_text(yaml.safe_dump(rules, sort_keys=False))
+    config = prometheus_config(jobs, rule_files=[str(work / "rules.yaml")], evaluation_interval="1s")
+    prometheus = Prometheus(prometheus_bin(), work / "prometheus", config)
     apply_platform(kube)
     try:
         prometheus.start()
@@ -165,7 +172,28 @@ def plot_if_asked(prometheus: Prometheus, start: float) -> None:
     target = os.environ.get("MLOPS_METRICS_PLOT")
     if not target:
         return
+    # The rule evaluation that turned the alert to firing is recorded as ALERTS a moment later: draw it too.
+    wait_for(lambda: prometheus.value('count(ALERTS{alertstate="firing"})'), 10, "ALERTS to record the firing")
     sys.path.insert(0, str(REPO / "hack" / "prometheus"))
     from plot import plot_run
 
-    plot_run(prometheus, start, time.time(), Path(target))
+    plot_run(prometheus, start, time.time() + 1, Path(target))  # +1: the last 1 s step must reach the firing
+
+
+def firing(prometheus: Prometheus, name: str) -> list[dict[str, str]]:
+    alerts = prometheus.api("alerts")["alerts"]
+    return [a["labels"] for a in alerts if a["labels"]["alertname"] == name and a["state"] == "firing"]
+
+
+def test_the_latency_alert_fires_on_a_slow_run(stack: dict[str, Any]) -> None:
+    """End to end with the chart's own rule (windows compressed): run() sleeping 0.5 s against 0.25 s."""
+    prometheus: Prometheus = stack["prometheus"]
+    body = json.dumps({"sleep_s": SLOW_RUN_S}).encode()
+    assert not firing(prometheus, "MLOpsModelHighLatency")  # fast requests so far
+
+    def slow_request_then_check() -> list[dict[str, str]]:
+        assert call(stack["scorer_port"], "POST", "/score", body) == 200
+        return firing(prometheus, "MLOpsModelHighLatency")
+
+    [alert] = wait_for(slow_request_then_check, 60, "MLOpsModelHighLatency to fire")
+    assert (alert["namespace"], alert["endpoint"], alert["deployment"]) == ("ml", "scoring", "blue")
