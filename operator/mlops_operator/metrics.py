@@ -76,7 +76,12 @@ class OperatorMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
-        r = self.registry
+        self._define_reconcile_metrics(self.registry)
+        self._define_api_metrics(self.registry)
+        self.objects = ConditionStates()
+        self.registry.register(self.objects)
+
+    def _define_reconcile_metrics(self, r: CollectorRegistry) -> None:
         self.reconciles = Counter(
             "mlops_operator_reconciles", "Reconcile passes by kind and result.", ["kind", "result"], registry=r
         )
@@ -102,6 +107,8 @@ class OperatorMetrics:
         self.retries = Counter(
             "mlops_operator_retries", "Passes rescheduled after a failure, by kind.", ["kind"], registry=r
         )
+
+    def _define_api_metrics(self, r: CollectorRegistry) -> None:
         self.kube_requests = Counter(
             "mlops_operator_kube_requests",
             "Kubernetes API requests by verb and HTTP status.",
@@ -130,8 +137,6 @@ class OperatorMetrics:
             buckets=OPERATION_BUCKETS,
             registry=r,
         )
-        self.objects = ConditionStates()
-        r.register(self.objects)
 
     @contextmanager
     def reconcile(self, kind: str) -> Iterator[dict[str, str]]:
