@@ -164,9 +164,10 @@ def finalize_deployment_body(ctx: OperatorContext, body: dict[str, Any]) -> None
     assert isinstance(md, ModelDeployment)
     platform = get_platform(ctx, md.spec.platform_ref.name)
     backend = ctx.backends.get(platform.spec.backend if platform else "native")
-    if backend is not None:
-        _until_done(lambda: backend.finalize_deployment(md, platform))
     me = deployment_key(md.metadata.namespace, str(md.metadata.name))
+    if backend is not None:
+        with ctx.waker.exclusive(me):  # no pass over this deployment may run while it is finalized
+            _until_done(lambda: backend.finalize_deployment(md, platform))
     wake_dependents(ctx, ObjectKey("Endpoint", md.metadata.namespace, md.spec.endpoint.name), skip=me)
 
 
