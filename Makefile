@@ -31,6 +31,10 @@ dataplane: ## build (or reuse the cached) runc, containerd, CNI plugins, registr
 gateway: ## build (or reuse the cached) Traefik, the local Gateway API implementation
 	hack/gateway/build.sh
 
+.PHONY: prometheus
+prometheus: ## build (or reuse the cached) prometheus and promtool from the Go module (the metrics tests)
+	hack/prometheus/build.sh
+
 .PHONY: lint
 lint: $(STAMP) ## ruff, formatting, mypy --strict and the import-linter layer contracts
 	$(BIN)/ruff check operator tests bench hack
@@ -64,11 +68,18 @@ test: $(STAMP) ## THE test command: set up everything on a fresh clone, lint, an
 	hack/controlplane/build.sh >/dev/null
 	hack/dataplane/build.sh >/dev/null
 	hack/gateway/build.sh >/dev/null
+	hack/prometheus/build.sh >/dev/null
 	hack/test-tools.sh
 	hack/aml-venv.sh >/dev/null
 	$(MAKE) --no-print-directory lint
 	$(BIN)/mlopsctl crds --check
 	$(BIN)/pytest -q
+
+.PHONY: metrics
+metrics: $(STAMP) ## promtool on the chart's alerts, and a real Prometheus scraping the operator and a scoring server
+	hack/controlplane/build.sh >/dev/null
+	hack/prometheus/build.sh >/dev/null
+	$(BIN)/pytest -q -m metrics tests/prometheus tests/integration/native_backend
 
 .PHONY: dev
 dev: $(STAMP) ## quick start: local control plane + real node + Traefik + operator + examples (Ctrl-C stops everything)
@@ -82,6 +93,10 @@ bench: $(STAMP) ## scoring server benchmark against azureml-inference-server-htt
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
 	hack/aml-venv.sh >/dev/null
 	$(BIN)/python bench/scoring.py
+
+.PHONY: bench-metrics
+bench-metrics: $(STAMP) ## hot-path cost of the scoring metrics recorder vs prometheus-client multiprocess (prints the ratio)
+	PYTHONPATH=operator $(BIN)/python bench/scoring_metrics.py
 
 .PHONY: clean
 clean: ## remove the venvs and caches (not the control-plane build cache)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -27,6 +29,13 @@ class OperatorSettings(BaseSettings):
         None, description="kopf peering name for one active replica among several; standalone when empty."
     )
     liveness_port: int = Field(8080, description="Port of the operator's /healthz endpoint (0 disables it).")
+    metrics_port: int = Field(
+        0, ge=0, description="Port of the operator's Prometheus /metrics endpoint; 0 disables it (the chart sets 8081)."
+    )
+    metrics_address: str = Field("0.0.0.0", description="Address the /metrics endpoint listens on.")
+    log_format: Literal["json", "text"] = Field(
+        "text", description="Operator log lines: `json` (one object per line, in-cluster) or `text` (humans)."
+    )
     watch_timeout_seconds: int = Field(300, description="Server-side timeout of each watch request.")
     scoring_uid: int = Field(1000, description="User id the scoring containers run as.")
     # Azure (backend azureml). Defaults point at the public cloud; set these for sovereign clouds or Azure Stack.

@@ -15,6 +15,8 @@ from typing import Any
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+from mlops_operator.metrics import OperatorMetrics
+
 # kind -> plural for everything the operator touches; avoids a discovery request per call.
 PLURALS = {
     "Deployment": "deployments",
@@ -71,10 +73,11 @@ def load_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
 class Kube:
     """Thin typed-by-dict access to the API server."""
 
-    def __init__(self, api_client: k8s.ApiClient) -> None:
+    def __init__(self, api_client: k8s.ApiClient, metrics: OperatorMetrics | None = None) -> None:
         self._api: Any = api_client  # call_api's keyword arguments are not in the package's type hints
         self._lock = threading.Lock()
         self.requests: Counter[str] = Counter()
+        self._metrics = metrics
 
     @property
     def writes(self) -> int:
@@ -100,7 +103,14 @@ class Kube:
             body=payload,
             auth_settings=["BearerToken"],
         )
-        response = self._api.call_api(method, url, header_params=headers, body=payload, _request_timeout=60)
+        try:
+            response = self._api.call_api(method, url, header_params=headers, body=payload, _request_timeout=60)
+        except Exception:
+            if self._metrics is not None:
+                self._metrics.kube_request(method, 0)  # no response: connection refused, timeout, TLS
+            raise
+        if self._metrics is not None:
+            self._metrics.kube_request(method, response.status)
         data = response.read()
         if response.status >= 400:
             raise _error_from(response.status, response.reason, data)

@@ -34,6 +34,7 @@ class StatusUpdate:
     patch: dict[str, Any]
     transitions: list[Condition]
     requeue_after: float | None
+    conditions: tuple[Condition, ...] = ()  # the full set after this pass (objects-by-condition metric)
 
 
 def reconcile_deployment(
@@ -113,7 +114,9 @@ def build_status(
     desired["conditions"] = [c.to_wire() for c in conditions]
     desired["lastFailure"] = _last_failure(current, ready, now)
     all_before = [Condition.model_validate(c) for c in current.get("conditions", [])]
-    return StatusUpdate(merge_patch(current, desired), transitions(all_before, conditions), outcome.requeue_after)
+    return StatusUpdate(
+        merge_patch(current, desired), transitions(all_before, conditions), outcome.requeue_after, tuple(conditions)
+    )
 
 
 def _fields_set(status: PartialStatus) -> dict[str, Any]:

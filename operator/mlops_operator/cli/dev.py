@@ -159,7 +159,7 @@ def _start_operator(
     kubeconfig: Path, state_dir: Path, detach: bool, scoring_image: str | None
 ) -> subprocess.Popen[bytes]:
     log = (state_dir / "operator.log").open("ab")
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "MLOPS_LOG_FORMAT": "text"}  # read by a human
     if scoring_image:  # the image built from our Dockerfile, served by the local registry
         env["MLOPS_SCORING_IMAGE"] = scoring_image
     argv = [sys.executable, "-m", "mlops_operator.cli.main", "operator", "--liveness", ""]

@@ -7,7 +7,6 @@ connection from $KUBECONFIG, ~/.kube/config or the in-cluster service account.
 from __future__ import annotations
 
 import argparse
-import logging
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -21,11 +20,10 @@ def run(args: argparse.Namespace) -> int:
     import kopf
 
     from mlops_operator import handlers  # registers the handlers
+    from mlops_operator.config import OperatorSettings
+    from mlops_operator.logs import configure_logging
 
     del handlers
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(OperatorSettings().log_format, args.verbose)
     kopf.run(clusterwide=True, liveness_endpoint=args.liveness or None)
     return 0

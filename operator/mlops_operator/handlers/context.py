@@ -12,6 +12,7 @@ from mlops_operator.backends.native import NativeBackend
 from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.wakeup import Waker
 from mlops_operator.kube import Kube, load_api_client
+from mlops_operator.metrics import OperatorMetrics
 
 IndexKey = tuple[str, str | None, str]
 
@@ -60,15 +61,21 @@ class OperatorContext:
     backends: dict[str, Backend]
     dependents: Dependents = field(default_factory=Dependents)
     waker: Waker = field(default_factory=Waker)
+    metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
 
 
 def build_context(
-    settings: OperatorSettings, kubeconfig: str | None = None, credential_factory: CredentialFactory | None = None
+    settings: OperatorSettings,
+    kubeconfig: str | None = None,
+    credential_factory: CredentialFactory | None = None,
+    metrics: OperatorMetrics | None = None,
 ) -> OperatorContext:
-    """`credential_factory` replaces Azure credentials (tests use a static token); production leaves it None."""
-    kube = Kube(load_api_client(kubeconfig))
+    """`credential_factory` replaces Azure credentials (tests use a static token); production leaves it None.
+    `metrics` is a fresh registry unless given (tests read their own)."""
+    metrics = metrics if metrics is not None else OperatorMetrics()
+    kube = Kube(load_api_client(kubeconfig), metrics)
     backends: dict[str, Backend] = {
         "native": NativeBackend(kube, settings),
-        "azureml": AzureMLBackend(kube, settings, credential_factory),
+        "azureml": AzureMLBackend(kube, settings, credential_factory, metrics),
     }
-    return OperatorContext(kube=kube, settings=settings, backends=backends)
+    return OperatorContext(kube=kube, settings=settings, backends=backends, metrics=metrics)

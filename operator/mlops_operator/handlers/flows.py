@@ -20,6 +20,7 @@ from mlops_operator.backends.resolve import blocked
 from mlops_operator.conditions import ConditionType, Reason, Verdict
 from mlops_operator.handlers.context import OperatorContext
 from mlops_operator.kube import KubeError
+from mlops_operator.logs import reconcile_scope
 from mlops_operator.reconcile import build_status, reconcile_deployment, reconcile_platform
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,9 @@ def look_now(ctx: OperatorContext, key: ObjectKey) -> None:
     ctx.waker.look_now(key, lambda: look(ctx, key))
 
 
-def wake(ctx: OperatorContext, key: ObjectKey, delay: float = 0.0) -> None:
+def wake(ctx: OperatorContext, key: ObjectKey, delay: float = 0.0, cause: str = "sibling") -> None:
     """Look at `key` again soon: a sibling, a dependent or the object itself after a delay."""
+    ctx.metrics.wakeups.labels(key.kind, cause).inc()
     ctx.waker.wake(key, lambda: look(ctx, key), delay)
 
 
@@ -55,15 +57,25 @@ def wake_dependents(ctx: OperatorContext, key: ObjectKey, skip: ObjectKey | None
     """Wake every ModelDeployment that references `key` (from the index: no listing)."""
     found = [d for d in ctx.dependents.of(key) if d != skip]
     for dependent in found:
-        wake(ctx, dependent)
+        wake(ctx, dependent, cause="dependent")
     return found
 
 
 def look(ctx: OperatorContext, key: ObjectKey) -> float | None:
     """One pass over the object as the API server has it now; seconds until the next look, or None."""
-    body = ctx.kube.get(API_VERSION, key.kind, key.name, key.namespace)
-    if body is None or body["metadata"].get("deletionTimestamp"):
-        return None
+    with reconcile_scope(key.kind, key.namespace, key.name), ctx.metrics.reconcile(key.kind) as outcome:
+        body = ctx.kube.get(API_VERSION, key.kind, key.name, key.namespace)
+        if body is None or body["metadata"].get("deletionTimestamp"):
+            outcome["result"] = "gone"
+            ctx.metrics.objects.forget(key.kind, key.namespace, key.name)
+            return None
+        delay = _pass(ctx, key, body, outcome)
+        if delay is not None and outcome["result"] == "ok":
+            outcome["result"] = "requeue"
+        return delay
+
+
+def _pass(ctx: OperatorContext, key: ObjectKey, body: dict[str, Any], outcome: dict[str, str]) -> float | None:
     try:
         if key.kind == "ModelDeployment":
             return _deployment_pass(ctx, body)
@@ -72,14 +84,18 @@ def look(ctx: OperatorContext, key: ObjectKey) -> float | None:
         if _namespace_terminating(exc):
             log.debug("namespace of %s is terminating; nothing to reconcile", key)
             return None
+        outcome["result"] = "error"
         return _surface_failure(ctx, body, exc)
     except Exception as exc:
+        outcome["result"] = "error"
         return _surface_failure(ctx, body, exc)
 
 
 def _surface_failure(ctx: OperatorContext, body: dict[str, Any], exc: Exception) -> float:
     """What a handler's failure would show: a condition with the error, and an Event; then retry."""
     log.exception("reconciling %s %s failed", body["kind"], body["metadata"]["name"])
+    ctx.metrics.errors.labels(body["kind"], getattr(exc, "reason", None) or type(exc).__name__).inc()
+    ctx.metrics.retries.labels(body["kind"]).inc()
     message = f"{type(exc).__name__}: {exc}; retrying in {FAILURE_RETRY_SECONDS:.0f}s"
     verdict = Verdict(MAIN_CONDITION[body["kind"]], "False", Reason.RECONCILE_ERROR, message[:2000], "Warning")
     try:
@@ -148,9 +164,10 @@ def finalize_deployment_body(ctx: OperatorContext, body: dict[str, Any]) -> None
     assert isinstance(md, ModelDeployment)
     platform = get_platform(ctx, md.spec.platform_ref.name)
     backend = ctx.backends.get(platform.spec.backend if platform else "native")
-    if backend is not None:
-        _until_done(lambda: backend.finalize_deployment(md, platform))
     me = deployment_key(md.metadata.namespace, str(md.metadata.name))
+    if backend is not None:
+        with ctx.waker.exclusive(me):  # no pass over this deployment may run while it is finalized
+            _until_done(lambda: backend.finalize_deployment(md, platform))
     wake_dependents(ctx, ObjectKey("Endpoint", md.metadata.namespace, md.spec.endpoint.name), skip=me)
 
 
@@ -207,6 +224,8 @@ def _write(ctx: OperatorContext, body: dict[str, Any], backend: str, outcome: Ou
     """Write the status patch (nothing when nothing changed) and one Event per condition transition."""
     meta = body["metadata"]
     update = build_status(body, backend, outcome, f"{body['kind']} is {DOING[body['kind']]}")
+    conditions = {c.type: c.status for c in update.conditions}
+    ctx.metrics.objects.record(body["kind"], meta.get("namespace"), meta["name"], conditions)
     if update.patch:
         ctx.kube.patch_merge(
             API_VERSION,

@@ -11,6 +11,7 @@ import kopf
 
 from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.context import build_context
+from mlops_operator.metrics import serve
 from mlops_operator.naming import FINALIZER, GROUP
 
 
@@ -44,6 +45,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **i
     # The Azure SDKs log every request and response at INFO; keep their warnings only.
     logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     memo["ctx"] = build_context(config, os.environ.get("KUBECONFIG"))
+    memo["metrics_server"] = serve(memo["ctx"].metrics, config.metrics_port, config.metrics_address)
     # kopf's indices are live mappings, filled from the watches before any handler runs.
     memo["ctx"].dependents.bind(indices["modeldeployment_references"], indices["mlopsplatform_references"])
     logger.info("mlops-operator configured: scoring image %s", config.scoring_image)
@@ -55,6 +57,10 @@ def stop_waking(memo: kopf.Memo, **_: Any) -> None:
     ctx = memo.get("ctx")
     if ctx is not None:
         ctx.waker.stop()
+    server = memo.get("metrics_server")
+    if server is not None:  # a second operator in the same process (tests) may then take the port
+        server.shutdown()
+        server.server_close()
 
 
 @kopf.on.login()

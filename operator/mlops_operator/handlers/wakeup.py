@@ -18,14 +18,17 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 from mlops_operator.backends.base import ObjectKey
 
 log = logging.getLogger(__name__)
 Look = Callable[[], float | None]  # one pass over one object; returns seconds until the next look, or None
 MAX_FOLDED_PASSES = 10  # passes in a row for one object before it yields its worker
+EXCLUSIVE_TIMEOUT_S = 60.0  # a finalizer waits this long at most for a running pass to end
+EXCLUSIVE_POLL_S = 0.05
 
 
 class Waker:
@@ -113,6 +116,28 @@ class Waker:
             delay = None
         if delay is not None:
             self.wake(key, look, delay)
+
+    @contextmanager
+    def exclusive(self, key: ObjectKey, timeout: float = EXCLUSIVE_TIMEOUT_S) -> Iterator[None]:
+        """Run the body (a finalizer) with no pass over `key` running: wait for a running one to end, keep
+        new ones out meanwhile and drop them afterwards (the object is being deleted: they have nothing to
+        do). Without it a pass that read the object just before its deletion could re-create, after the
+        finalizer deleted it, what the finalizer just removed (seen in Azure as a second PUT)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                if key not in self._running:
+                    self._running.add(key)
+                    break
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"a pass over {key} ran for over {timeout:.0f}s")
+            time.sleep(EXCLUSIVE_POLL_S)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running.discard(key)
+                self._dirty.discard(key)
 
     def pending(self) -> list[ObjectKey]:
         with self._lock:

@@ -147,6 +147,9 @@ class ScoringApp:
 
     async def score(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]) -> Reply:
         self.recorder.inflight(1)
+        length = headers.get(b"content-length", b"")
+        if length.isdigit():  # chunked bodies have no declared size and are not counted
+            self.recorder.payload(int(length))
         try:
             return await self.scorer.score(scope, receive, headers, self.max_request_bytes)
         finally:

@@ -172,6 +172,7 @@ class Scorer:
         batched = False
         reply: Reply | Exception
         elapsed_ms: float
+        waiting = time.perf_counter()
         try:
             if self._batcher is not None:
                 item = arguments[self._param] if self._kind is InputKind.STRING else arguments
@@ -185,6 +186,8 @@ class Scorer:
             return error_reply(500, str(ex), run_failed=True)
         except RunFailedError:
             return error_reply(500, RUN_ERROR, run_failed=True)
+        # Queue wait: the time this request spent not running (waiting for a thread, or for its batch to fill).
+        self._recorder.queue(max(0.0, time.perf_counter() - waiting - elapsed_ms / 1000))
         if not batched:
             self._recorder.run(elapsed_ms / 1000)
         if isinstance(reply, Exception):

@@ -152,8 +152,10 @@ def run_worker(
 ) -> int:
     """Load the script, run init(), serve until told to stop. The exit code tells the supervisor why."""
     try:
+        loading = time.perf_counter()
         script = load_script(config)
         initialise(script)
+        metrics.recorder(slot).model_load(time.perf_counter() - loading)  # import + init(), as users wait
         swagger = Swagger(config, script.run)
     except ScriptError as ex:
         logger.error("Cannot start the scoring server: %s", ex, exc_info=ex.__cause__ or ex)

@@ -24,7 +24,10 @@ def static_token(azure: Any, secret: Any) -> StaticTokenCredential:
 @kopf.on.startup()
 def use_fake_arm_credentials(memo: kopf.Memo, **_: Any) -> None:
     previous = memo.get("ctx")
-    ctx = build_context(OperatorSettings(), os.environ.get("KUBECONFIG"), credential_factory=static_token)
+    metrics = previous.metrics if previous is not None else None  # the registry /metrics already serves
+    ctx = build_context(
+        OperatorSettings(), os.environ.get("KUBECONFIG"), credential_factory=static_token, metrics=metrics
+    )
     if previous is not None:
         previous.waker.stop()
         ctx.dependents = previous.dependents  # bound to kopf's indices by the operator's own startup

@@ -59,3 +59,13 @@ def test_a_resync_with_nothing_changed_makes_no_writes_to_azure_or_kubernetes(
     assert writes == {}
     assert ctx.kube.writes == 0, {k: n for k, n in ctx.kube.requests.items() if not k.startswith("GET")}
     assert azure_env.calls("GET") > 0
+    # Every ARM request the fake saw went through the operator's metrics policy, labelled by resource type.
+    counted = {
+        (s.labels["operation"], s.labels["code"]): s.value
+        for family in ctx.metrics.registry.collect()
+        if family.name == "mlops_operator_azure_requests"
+        for s in family.samples
+        if s.name.endswith("_total")
+    }
+    assert sum(counted.values()) == len(azure_env.requests())
+    assert counted.get(("GET workspaces/onlineEndpoints/deployments", "200"), 0) > 0

@@ -17,9 +17,9 @@ def test_counts_from_two_slots_are_added() -> None:
     text = block.render().decode()
     assert 'mlops_scoring_requests_total{route="score",code="2xx"} 2' in text
     assert 'mlops_scoring_requests_total{route="score",code="5xx"} 1' in text
-    assert "mlops_scoring_request_seconds_count 3" in text
-    assert 'mlops_scoring_request_seconds_bucket{le="0.0025"} 1' in text
-    assert 'mlops_scoring_request_seconds_bucket{le="+Inf"} 3' in text
+    assert "mlops_scoring_request_duration_seconds_count 3" in text
+    assert 'mlops_scoring_request_duration_seconds_bucket{le="0.0025"} 1' in text
+    assert 'mlops_scoring_request_duration_seconds_bucket{le="+Inf"} 3' in text
 
 
 def test_a_forked_worker_writes_into_the_parents_view() -> None:

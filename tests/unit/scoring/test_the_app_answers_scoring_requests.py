@@ -83,7 +83,7 @@ async def test_metrics_count_answers_by_route(client_for: Callable[..., Client])
     text = (await client.request("GET", "/metrics")).body.decode()
     assert 'mlops_scoring_requests_total{route="score",code="2xx"} 1' in text
     assert 'mlops_scoring_requests_total{route="other",code="4xx"} 1' in text
-    assert "mlops_scoring_run_seconds_count 1" in text
+    assert "mlops_scoring_run_duration_seconds_count 1" in text
 
 
 async def test_a_schema_script_gets_keyword_arguments(client_for: Callable[..., Client]) -> None:

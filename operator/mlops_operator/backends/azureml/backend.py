@@ -14,7 +14,7 @@ import time
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import MLOpsPlatform, MLOpsPlatformStatus, ModelDeployment, ModelDeploymentStatus
 from mlops_operator.api.v1alpha1.common import Condition
-from mlops_operator.backends.azureml.clients import AzureClients, Cloud
+from mlops_operator.backends.azureml.clients import AzureClients, AzureMetricsPolicy, Cloud
 from mlops_operator.backends.azureml.credentials import (
     CredentialFactory,
     default_credential_factory,
@@ -31,6 +31,7 @@ from mlops_operator.backends.resolve import blocked
 from mlops_operator.conditions import ConditionType, Reason, Verdict, condition_set
 from mlops_operator.config import OperatorSettings
 from mlops_operator.kube import Kube
+from mlops_operator.metrics import OperatorMetrics
 
 
 def reconcile_policy(annotations: dict[str, str]) -> str:
@@ -47,11 +48,19 @@ def workspace_id(subscription: str, resource_group: str, workspace: str) -> str:
 class AzureMLBackend:
     """Azure ML on AKS, through azure-ai-ml, azure-mgmt-containerservice and azure-mgmt-kubernetesconfiguration."""
 
-    def __init__(self, kube: Kube, settings: OperatorSettings, credential_factory: CredentialFactory | None = None):
+    def __init__(
+        self,
+        kube: Kube,
+        settings: OperatorSettings,
+        credential_factory: CredentialFactory | None = None,
+        metrics: OperatorMetrics | None = None,
+    ):
         self._kube = kube
         self._settings = settings
         self._credentials = credential_factory or default_credential_factory(settings)
-        self._cloud = Cloud.from_settings(settings)
+        self._metrics = metrics
+        policies = (AzureMetricsPolicy(metrics),) if metrics is not None else ()
+        self._cloud = Cloud.from_settings(settings, policies)
         self._lock = threading.Lock()
         self._clients: dict[str, AzureClients] = {}
         self._throttled: dict[str, tuple[float, str]] = {}
@@ -69,6 +78,10 @@ class AzureMLBackend:
                 self._clients[key] = AzureClients(credential, azure.subscription_id, self._cloud)
             return self._clients[key]
 
+    def _observe_operation(self, step: str, seconds: float) -> None:
+        if self._metrics is not None:
+            self._metrics.azure_operation_duration.labels(step).observe(seconds)
+
     # ---- throttling -------------------------------------------------------------------------------
     def _throttle_left(self, subscription: str) -> tuple[float, str] | None:
         with self._lock:
@@ -81,6 +94,8 @@ class AzureMLBackend:
         if throttled is not None and requeue:
             with self._lock:
                 self._throttled[subscription] = (time.monotonic() + requeue, throttled.message)
+            if self._metrics is not None:
+                self._metrics.azure_retry_after.observe(requeue)
 
     def _throttled_outcome(
         self, subscription: str, condition: ConditionType, current: list[Condition]
@@ -110,7 +125,7 @@ class AzureMLBackend:
         waiting = self._throttled_outcome(azure.subscription_id, ConditionType.WORKSPACE_READY, current.conditions)
         if waiting is not None:
             return waiting
-        ledger = Ledger(current.operations)
+        ledger = Ledger(current.operations, self._observe_operation)
         credentials = guarded(ConditionType.WORKSPACE_READY, lambda: self._clients_step(platform))
         if not credentials.done:
             return Outcome([credentials.verdict], requeue_after=credentials.requeue)
@@ -174,7 +189,7 @@ class AzureMLBackend:
         clients = self.clients(platform)
         rg, ws = workspace_coordinates(azure)
         ml = clients.ml(rg, ws)
-        ledger = Ledger(current.operations)
+        ledger = Ledger(current.operations, self._observe_operation)
         poll = self._settings.azure_poll_seconds
         model = DeploymentSteps(clients, ml, md, workspace_id(azure.subscription_id, rg, ws), ledger, poll)
         model.log_lines = self._settings.azure_log_lines

@@ -19,11 +19,13 @@ from urllib.parse import urlsplit
 
 import certifi
 from azure.ai.ml import MLClient
+from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.rest import HttpRequest
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.kubernetesconfiguration import SourceControlConfigurationClient
 
 from mlops_operator.config import OperatorSettings
+from mlops_operator.metrics import OperatorMetrics
 
 PUBLIC_RESOURCE_MANAGER = "https://management.azure.com"
 
@@ -36,16 +38,17 @@ class Cloud:
     storage_suffix: str
     ca_bundle: str | None
     retries: int
+    policies: tuple[Any, ...] = ()  # azure-core policies run on every HTTP attempt (metrics)
 
     @classmethod
-    def from_settings(cls, settings: OperatorSettings) -> Cloud:
+    def from_settings(cls, settings: OperatorSettings, policies: tuple[Any, ...] = ()) -> Cloud:
         rm = settings.azure_resource_manager.rstrip("/") if settings.azure_resource_manager else None
         bundle = combined_ca_bundle(settings.azure_ca_bundle) if settings.azure_ca_bundle else None
         if bundle:
             # azure-ai-ml builds some clients itself without our kwargs (the ARM template deployment behind
             # workspaces.begin_create, blob uploads): only the process-wide setting reaches them.
             os.environ["REQUESTS_CA_BUNDLE"] = bundle
-        return cls(rm, settings.azure_storage_suffix, bundle, settings.azure_sdk_retries)
+        return cls(rm, settings.azure_storage_suffix, bundle, settings.azure_sdk_retries, policies)
 
     @property
     def arm(self) -> str:
@@ -53,6 +56,8 @@ class Cloud:
 
     def common_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"retry_total": self.retries}
+        if self.policies:
+            kwargs["per_retry_policies"] = list(self.policies)
         if self.ca_bundle:
             kwargs["connection_verify"] = self.ca_bundle
         return kwargs
@@ -78,6 +83,35 @@ class Cloud:
             kwargs["base_url"] = self.resource_manager
             kwargs["credential_scopes"] = [self.resource_manager + "/.default"]
         return kwargs
+
+
+class AzureMetricsPolicy(SansIOHTTPPolicy):  # type: ignore[type-arg]
+    """Counts every ARM response by operation and HTTP status (429s included) on the operator's metrics."""
+
+    def __init__(self, metrics: OperatorMetrics) -> None:
+        self._metrics = metrics
+
+    def on_response(self, request: Any, response: Any) -> None:
+        http = request.http_request
+        self._metrics.azure_request(operation_of(http.method, http.url), int(response.http_response.status_code))
+
+    def on_exception(self, request: Any) -> None:
+        http = request.http_request
+        self._metrics.azure_request(operation_of(http.method, http.url), 0)  # no response: network, TLS
+
+
+def operation_of(method: str, url: str) -> str:
+    """A bounded label for an ARM request: the method and the resource types in its path, never names.
+
+    `PUT .../providers/Microsoft.MachineLearningServices/workspaces/w/onlineEndpoints/e` ->
+    `PUT workspaces/onlineEndpoints`; paths without a provider keep only their first segment.
+    """
+    segments = [s for s in urlsplit(url).path.split("/") if s]
+    lowered = [s.lower() for s in segments]
+    if "providers" not in lowered:
+        return f"{method} {segments[0] if segments else ''}".strip()
+    rest = segments[len(lowered) - lowered[::-1].index("providers") + 1 :]  # after providers/<namespace>/
+    return f"{method} {'/'.join(rest[0::2])}"
 
 
 _bundle_lock = threading.Lock()

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from azure.ai.ml.exceptions import MlException
@@ -92,8 +94,11 @@ def state_of(provisioning_state: object) -> str:
 class Ledger:
     """The operations recorded on one CR, changed during a pass and written back with the status."""
 
-    def __init__(self, recorded: Mapping[str, OperationRecord] | None) -> None:
+    def __init__(
+        self, recorded: Mapping[str, OperationRecord] | None, observe: Callable[[str, float], None] | None = None
+    ) -> None:
         self._ops = dict(recorded or {})
+        self._observe = observe  # (step, seconds from begin to success), for the operation-duration metric
 
     def begin(self, step: str, start: Any, tag: str = "") -> Any:
         """Start an operation (`start()` returns a poller) and record it; never waits for it.
@@ -117,7 +122,11 @@ class Ledger:
         return step in self._ops
 
     def finish(self, step: str) -> None:
-        self._ops.pop(step, None)
+        record = self._ops.pop(step, None)
+        if record is not None and self._observe is not None:
+            started = parse_rfc3339(record.started)
+            if started is not None:
+                self._observe(step, max(0.0, time.time() - started))
 
     def records(self) -> dict[str, OperationRecord]:
         """What is in flight after this pass; finished steps are gone (the status patch nulls them)."""
@@ -134,3 +143,11 @@ def operation_error(clients: AzureClients, url: str) -> tuple[str, str] | None:
     if isinstance(error, dict) and error.get("code"):
         return str(error["code"]), str(error.get("message") or "")
     return None
+
+
+def parse_rfc3339(value: str) -> float | None:
+    """Epoch seconds of an RFC 3339 timestamp as written by `now_rfc3339`; None when unreadable."""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
