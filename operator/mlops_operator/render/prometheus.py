@@ -45,6 +45,38 @@ def scoring_relabel_configs(node_name: str | None = None) -> list[dict[str, Any]
     ]
 
 
+def operator_relabel_configs(node_name: str | None = None) -> list[dict[str, Any]]:
+    """The operator pod by its `prometheus.io/*` annotations (the chart sets them with metrics.port)."""
+    keep_node = [{"source_labels": ["__meta_kubernetes_pod_node_name"], "regex": node_name, "action": "keep"}]
+    annotation = "__meta_kubernetes_pod_annotation_prometheus_io_"
+    return [
+        *(keep_node if node_name else []),
+        {"source_labels": [_meta_label(naming.LABEL_NAME)], "regex": OPERATOR_JOB, "action": "keep"},
+        {"source_labels": [annotation + "scrape"], "regex": "true", "action": "keep"},
+        {"source_labels": ["__meta_kubernetes_pod_phase"], "regex": "Running", "action": "keep"},
+        {
+            "source_labels": ["__meta_kubernetes_pod_ip", annotation + "port"],
+            "regex": "(.+);(\\d+)",
+            "replacement": "$1:$2",
+            "target_label": "__address__",
+        },
+        {"source_labels": [annotation + "path"], "regex": "(.+)", "target_label": "__metrics_path__"},
+        {"source_labels": ["__meta_kubernetes_namespace"], "target_label": "namespace"},
+        {"source_labels": ["__meta_kubernetes_pod_name"], "target_label": "pod"},
+    ]
+
+
+def operator_pods_scrape_config(
+    kubeconfig_file: str | None, node_name: str | None, interval: str = "15s", job: str = OPERATOR_JOB
+) -> dict[str, Any]:
+    """A kubernetes_sd (role pod) job for the operator pod, found by its annotations."""
+    sd: dict[str, Any] = {"role": "pod"}
+    if kubeconfig_file:
+        sd["kubeconfig_file"] = kubeconfig_file
+    return {"job_name": job, "scrape_interval": interval, "kubernetes_sd_configs": [sd],
+            "relabel_configs": operator_relabel_configs(node_name)}  # fmt: skip
+
+
 def scoring_pods_scrape_config(
     kubeconfig_file: str | None, node_name: str | None, interval: str = "15s", job: str = SCORING_JOB
 ) -> dict[str, Any]:

@@ -13,10 +13,13 @@ from pathlib import Path
 
 import pytest
 from native_backend.helpers import apply_platform, wait_condition
+from polling import wait_for
+from prometheus_server import Prometheus, prometheus_bin
 
 from mlops_operator.devcluster import LocalCluster
 from mlops_operator.devcluster.nodeconfig import NODE_NAME
 from mlops_operator.kube import Kube
+from mlops_operator.render.prometheus import operator_pods_scrape_config, prometheus_config
 
 from .test_model_deployments_run_real_pods import _deployment, _model_files
 
@@ -52,7 +55,7 @@ def installed(real_cluster: LocalCluster, real_kube: Kube) -> Iterator[str]:
 
 
 def test_helm_install_runs_the_operator_image_on_the_real_node_and_it_reconciles(
-    real_cluster: LocalCluster, real_kube: Kube, real_namespace: str, installed: str
+    real_cluster: LocalCluster, real_kube: Kube, real_namespace: str, installed: str, tmp_path: Path
 ) -> None:
     [pod] = real_kube.list("v1", "Pod", NAMESPACE, installed)
     assert pod["spec"]["nodeName"] == NODE_NAME
@@ -68,6 +71,18 @@ def test_helm_install_runs_the_operator_image_on_the_real_node_and_it_reconciles
     lines = [json.loads(line) for line in logs.splitlines() if line.strip()]  # the chart's logFormat: json
     about_it = [line for line in lines if line.get("name") == "helm-blue" and line.get("namespace") == real_namespace]
     assert "ModelDeployment" in {line.get("kind") for line in about_it}, lines[-5:]
+    _prometheus_finds_and_scrapes_the_operator(real_cluster, tmp_path)
+
+
+def _prometheus_finds_and_scrapes_the_operator(cluster: LocalCluster, tmp_path: Path) -> None:
+    """Kubernetes service discovery finds the operator pod by the chart's prometheus.io annotations."""
+    job = operator_pods_scrape_config(str(cluster.kubeconfig_path), NODE_NAME, interval="1s")
+    server = Prometheus(prometheus_bin(), tmp_path / "prometheus", prometheus_config([job])).start()
+    try:
+        query = 'sum(mlops_operator_reconciles_total{job="mlops-operator", kind="ModelDeployment"})'
+        wait_for(lambda: (server.value(query) or 0) > 0, 60, "Prometheus to scrape the operator's reconciles")
+    finally:
+        server.stop()
 
 
 def test_bad_chart_values_fail_at_install_naming_the_value(real_cluster: LocalCluster) -> None:
