@@ -10,7 +10,7 @@ from kopf.testing import KopfRunner
 from polling import wait_for
 
 from mlops_operator.devcluster import LocalCluster
-from mlops_operator.kube import Kube
+from mlops_operator.kube import Kube, load_api_client
 
 PLATFORM = "itest"
 
@@ -121,10 +121,21 @@ def apiserver_writes(
     return total
 
 
+def wait_no_terminating_namespaces(kube: Kube, timeout: float = 120) -> None:
+    """Earlier tests' namespaces are deleted without waiting; while they empty, the operator finalizes their
+    ModelDeployments, which any cluster-wide count (writes, reconciles) would see. Idle checks wait first."""
+
+    def quiet() -> bool:
+        return not any((ns.get("status") or {}).get("phase") == "Terminating" for ns in kube.list("v1", "Namespace"))
+
+    wait_for(quiet, timeout, "no namespace still terminating")
+
+
 def settled_apiserver_writes(
     cluster: LocalCluster, resources: frozenset[str] = OPERATOR_RESOURCES | {"modeldeployments"}
 ) -> int:
     """The write count once the cluster is quiet (earlier tests' namespaces may still be being emptied)."""
+    wait_no_terminating_namespaces(Kube(load_api_client(str(cluster.kubeconfig_path))))
     counts: list[int] = [apiserver_writes(cluster, resources)]
 
     def quiet() -> bool:

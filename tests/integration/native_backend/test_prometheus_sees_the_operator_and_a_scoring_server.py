@@ -27,7 +27,14 @@ from mlops_operator.devcluster.process import LOOPBACK, ManagedProcess, child_en
 from mlops_operator.kube import Kube
 from mlops_operator.render.prometheus import prometheus_config, static_scrape_config
 
-from .helpers import apply_platform, create_model_files, model_deployment, start_operator, wait_condition
+from .helpers import (
+    apply_platform,
+    create_model_files,
+    model_deployment,
+    start_operator,
+    wait_condition,
+    wait_no_terminating_namespaces,
+)
 
 pytestmark = pytest.mark.metrics
 REPO = Path(__file__).resolve().parents[3]
@@ -137,6 +144,7 @@ def test_reconcile_counts_rise_on_a_change_and_stay_flat_when_idle(
     create_model_files(kube, namespace)
     kube.create(model_deployment(namespace, "blue", traffic=100))
     wait_condition(kube, namespace, "blue", "Ready", "True")
+    wait_no_terminating_namespaces(kube)  # the count is cluster-wide: other tests' deletions would move it
     settled = wait_for(lambda: steady(prometheus), 60, "reconcile count steady for a few scrapes")
 
     start = time.time()
