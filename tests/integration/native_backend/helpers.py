@@ -102,7 +102,9 @@ OPERATOR_RESOURCES = frozenset(
 
 
 def apiserver_writes(
-    cluster: LocalCluster, resources: frozenset[str] = OPERATOR_RESOURCES | {"modeldeployments"}
+    cluster: LocalCluster,
+    resources: frozenset[str] = OPERATOR_RESOURCES | {"modeldeployments"},
+    verbs: frozenset[str] = WRITE_VERBS,
 ) -> int:
     """Writes the API server has served to the operator's kinds, from its own request counter (/metrics).
 
@@ -116,7 +118,7 @@ def apiserver_writes(
         labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}", 1)[0]))
         resource = labels.get("resource", "")
         ours = resource in resources and (resource == "modeldeployments" or not labels.get("subresource"))
-        if labels.get("verb") in WRITE_VERBS and ours:
+        if labels.get("verb") in verbs and ours:
             total += int(float(line.rsplit(" ", 1)[1]))
     return total
 
