@@ -70,6 +70,8 @@ class ClusterConfig:
     real_node: bool = False
     """Run one real node (kubelet, containerd, runc, CNI, kube-proxy) with a local registry and our images."""
     real_node_spec: RealNodeSpec = field(default_factory=RealNodeSpec)
+    audit_log: bool = False
+    """Write the API server's audit log (one JSON line per request, by user) to logs/audit.jsonl."""
     keep_work_dir: bool = False
     die_with_parent: bool = True
     """Children get SIGKILL if this process dies; must be False for clusters that outlive it (detach)."""
@@ -117,6 +119,11 @@ class LocalCluster:
     @property
     def logs_dir(self) -> Path:
         return self.layout.logs_dir
+
+    @property
+    def audit_log_path(self) -> Path | None:
+        """The API server's audit log (JSON lines), when ClusterConfig.audit_log asked for one."""
+        return self.layout.audit_log if self.config.audit_log else None
 
     @property
     def assets(self) -> ControlPlaneAssets:
@@ -328,6 +335,7 @@ class LocalCluster:
             self.pki,
             service_account_admission=service_account_admission,
             node_address=nodenet.NODE_GATEWAY if self.real_node is not None else None,
+            audit=self.config.audit_log,
         )
         apiserver = self._launch("kube-apiserver", argv)
         context = self._tls_context(client_cert=True)

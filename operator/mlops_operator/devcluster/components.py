@@ -76,6 +76,14 @@ class Layout:
     def kubectl_cache(self) -> Path:
         return self.work_dir / "kubectl-cache"
 
+    @property
+    def audit_policy(self) -> Path:
+        return self.work_dir / "audit-policy.yaml"
+
+    @property
+    def audit_log(self) -> Path:
+        return self.logs_dir / "audit.jsonl"
+
     def log(self, component: str) -> Path:
         return self.logs_dir / f"{component}.log"
 
@@ -117,6 +125,7 @@ def apiserver_argv(
     *,
     service_account_admission: bool,
     node_address: str | None = None,
+    audit: bool = False,
 ) -> list[str]:
     argv = [
         str(binary),
@@ -137,12 +146,34 @@ def apiserver_argv(
         f"--kubelet-client-key={pki.kubelet_client_key}",
         "--allow-privileged=true",
         "--profiling=false",
+        *(audit_flags(layout) if audit else []),
     ]
     if not service_account_admission:
         # Without kube-controller-manager nobody creates the `default` ServiceAccount that the plugin
         # requires for every Pod; envtest disables it for the same reason.
         argv.append("--disable-admission-plugins=ServiceAccount")
     return argv
+
+
+# Who asked for what, once per request (when it completed): what benchmarks count per client identity.
+AUDIT_POLICY = {
+    "apiVersion": "audit.k8s.io/v1",
+    "kind": "Policy",
+    "omitStages": ["RequestReceived", "ResponseStarted"],
+    "rules": [{"level": "Metadata"}],
+}
+
+
+def audit_flags(layout: Layout) -> list[str]:
+    """A JSON-lines audit log of every request; synchronous (`blocking`) so a count read after the fact is
+    complete, unrotated because a benchmark reads the whole file."""
+    return [
+        f"--audit-policy-file={layout.audit_policy}",
+        f"--audit-log-path={layout.audit_log}",
+        "--audit-log-format=json",
+        "--audit-log-mode=blocking",
+        "--audit-log-maxsize=0",
+    ]
 
 
 def _delegated_serving_flags(layout: Layout, pki: ClusterPki, port: int) -> list[str]:
@@ -224,5 +255,6 @@ def kwok_argv(binary: Path, layout: Layout, ports: Ports) -> list[str]:
 
 
 def write_component_configs(layout: Layout) -> None:
+    layout.audit_policy.write_text(yaml.safe_dump(AUDIT_POLICY, sort_keys=False))
     layout.scheduler_config.write_text(yaml.safe_dump(scheduler_config(layout), sort_keys=False))
     layout.kwok_config.write_text(kwok_config())
