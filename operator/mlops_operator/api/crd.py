@@ -30,6 +30,8 @@ class KindSpec:
     short_name: str
     scope: str
     columns: list[dict[str, Any]] = field(default_factory=list)
+    selectable_fields: tuple[str, ...] = ()
+    """JSON paths a list may filter on server-side (`--field-selector`), e.g. an endpoint's members."""
 
     @property
     def crd_name(self) -> str:
@@ -75,6 +77,9 @@ KINDS = (
             _column("URI", ".status.scoringUri", priority=1),
             _AGE,
         ],
+        # Each pass lists its endpoint's members: filtered by the API server's cache, not by us from every
+        # ModelDeployment in the namespace (the most expensive request at 1,000 ModelDeployments).
+        selectable_fields=(".spec.endpoint.name",),
     ),
 )
 
@@ -186,6 +191,11 @@ def render_crd(spec: KindSpec) -> dict[str, Any]:
                     "storage": True,
                     "subresources": {"status": {}},
                     "additionalPrinterColumns": spec.columns,
+                    **(
+                        {"selectableFields": [{"jsonPath": p} for p in spec.selectable_fields]}
+                        if spec.selectable_fields
+                        else {}
+                    ),
                     "schema": {"openAPIV3Schema": openapi_schema(spec)},
                 }
             ],

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from mlops_operator import naming
 from mlops_operator.backends.base import ObjectKey
-from mlops_operator.backends.shared.apply import apply_if_changed, stamped
+from mlops_operator.backends.shared.apply import apply_if_changed, needs_apply, stamped
 from mlops_operator.kube import Kube
 from mlops_operator.render.endpoint import Endpoint, EndpointMember, render_keys_secret, render_keys_secret_metadata
 
@@ -20,7 +20,8 @@ KeysSource = Callable[[], tuple[str, str]]
 def endpoint_members(kube: Kube, namespace: str, endpoint: str, without: str | None = None) -> Endpoint:
     """All live ModelDeployments of an endpoint (deleting ones and `without` excluded), sorted by name."""
     members = []
-    for item in kube.list("mlops.dev/v1alpha1", "ModelDeployment", namespace):
+    selector = f"spec.endpoint.name={endpoint}"  # a selectable field of the CRD
+    for item in kube.list("mlops.dev/v1alpha1", "ModelDeployment", namespace, field_selector=selector):
         meta, spec = item["metadata"], item.get("spec", {})
         if spec.get("endpoint", {}).get("name") != endpoint or meta.get("deletionTimestamp"):
             continue
@@ -48,11 +49,15 @@ def ensure_keys_secret(kube: Kube, endpoint: Endpoint, keys: KeysSource) -> str:
     Keys are never overwritten, so users may rotate them in the Secret; a deleted Secret is created again.
     """
     name = naming.keys_secret_name(endpoint.name)
-    if kube.get("v1", "Secret", name, endpoint.namespace) is None:
+    metadata = render_keys_secret_metadata(endpoint)
+    live = kube.get("v1", "Secret", name, endpoint.namespace)
+    if live is None:
         created = render_keys_secret(endpoint, *keys())
         # Stamped as the metadata apply below would be, so the next pass finds nothing to change.
-        created["metadata"] = stamped(render_keys_secret_metadata(endpoint))["metadata"]
+        created["metadata"] = stamped(metadata)["metadata"]
         if kube.create(created) is not None:
             return name
-    apply_if_changed(kube, render_keys_secret_metadata(endpoint))
+        apply_if_changed(kube, metadata)  # someone else created it meanwhile: read theirs
+    elif needs_apply(metadata, live):
+        kube.apply(stamped(metadata), naming.FIELD_MANAGER)
     return name
