@@ -62,9 +62,8 @@ class NativeBackend:
         references = read_references(self._kube, md)
         if references.verdict.severity == "Error":
             return Outcome([references.verdict])
-        self._apply_workload(md, platform, references.revision)
+        deployment: dict[str, Any] | None = self._apply_workload(md, platform, references.revision)
         state = self.reconcile_endpoint(md, platform)
-        deployment = self._kube.get("apps/v1", "Deployment", naming.deployment_name(str(md.metadata.name)), namespace)
         pods = self._kube.list("v1", "Pod", namespace, f"{naming.LABEL_DEPLOYMENT}={md.metadata.name}")
         workload = workload_verdicts(deployment, pods)
         complete = rollout_complete(deployment)
@@ -83,7 +82,8 @@ class NativeBackend:
             wake=siblings_to_wake(state.endpoint, str(md.metadata.name), recorded, in_force),
         )
 
-    def _apply_workload(self, md: ModelDeployment, platform: MLOpsPlatform, revision: str) -> None:
+    def _apply_workload(self, md: ModelDeployment, platform: MLOpsPlatform, revision: str) -> dict[str, Any]:
+        """Apply the deployment's own children; the live Deployment as the API server just returned it."""
         instance_type = resolve_instance_type(md, platform)
         assert not isinstance(instance_type, Verdict)  # reconcile.py resolved it before calling us
         image = platform.spec.native.scoring_image or self._settings.scoring_image
@@ -95,7 +95,7 @@ class NativeBackend:
             progress_deadline_seconds=self._settings.progress_deadline_seconds,
             content_revision=revision,
         )
-        apply_if_changed(self._kube, render_deployment(md, inputs))
+        deployment, _ = apply_if_changed(self._kube, render_deployment(md, inputs))
         apply_if_changed(self._kube, render_service(md))
         name, namespace = str(md.metadata.name), str(md.metadata.namespace)
         for api_version, kind, render in _OPTIONAL_CHILDREN:
@@ -104,6 +104,7 @@ class NativeBackend:
                 delete_if_present(self._kube, api_version, kind, name, namespace)
             else:
                 apply_if_changed(self._kube, desired)
+        return deployment
 
     def reconcile_endpoint(
         self, md: ModelDeployment, platform: MLOpsPlatform | None, leaving: bool = False
