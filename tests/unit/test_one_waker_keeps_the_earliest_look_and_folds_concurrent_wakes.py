@@ -103,3 +103,28 @@ def test_stopping_cancels_pending_looks() -> None:
 
     assert not fired.wait(0.5)
     assert waker.pending() == []
+
+
+def test_a_thousand_delayed_looks_share_one_timer_thread_and_each_runs_once_in_due_order() -> None:
+    waker = Waker(workers=2)
+    threads_before = threading.active_count()
+    ran: list[int] = []
+    lock = threading.Lock()
+    all_ran = threading.Event()
+
+    def look(i: int) -> None:
+        with lock:
+            ran.append(i)
+            if len(ran) == 1000:
+                all_ran.set()
+
+    for i in range(1000):
+        key = ObjectKey("ModelDeployment", "ns", f"md-{i}")
+        waker.wake(key, lambda i=i: look(i), 0.2 + (999 - i) * 0.0005)  # the last one is due first
+    pending_threads = threading.active_count() - threads_before
+
+    assert all_ran.wait(10)
+    waker.stop()
+    assert pending_threads <= 2  # at most the pool's workers: no thread per pending look
+    assert sorted(ran) == list(range(1000))
+    assert ran[0] > ran[-1]  # served by due time, not by the order the wakes came in

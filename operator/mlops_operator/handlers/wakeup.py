@@ -1,8 +1,8 @@
 """The one way the operator looks at an object again: now, later, or because something it depends on changed.
 
-kopf handlers (create, update, resume, the drift timer) look at once; a pass that asks to be looked at
-again later (an Azure operation in flight, a rollout in progress, a failure) and every "something this
-depends on changed" (a sibling's traffic, a child, a referenced ConfigMap, the platform) go through
+kopf handlers (create, update, resume) look at once; a pass that asks to be looked at again later (an
+Azure operation in flight, a rollout in progress, a failure, the periodic resync) and every "something
+this depends on changed" (a sibling's traffic, a child, a referenced ConfigMap, the platform) go through
 `wake`. At most one pass per object runs at a time; wakes arriving meanwhile fold into one more pass,
 which is safe because passes are level-based. A pending wake keeps the earliest due time. Nothing is
 persisted: after a restart kopf's resume handlers look at every object, and Azure operations are found
@@ -15,12 +15,15 @@ posts an Event per retry: writes on every look.
 from __future__ import annotations
 
 import contextvars
+import heapq
+import itertools
 import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from mlops_operator.backends.base import ObjectKey
 
@@ -31,16 +34,34 @@ EXCLUSIVE_TIMEOUT_S = 60.0  # a finalizer waits this long at most for a running 
 EXCLUSIVE_POLL_S = 0.05
 
 
+@dataclass(frozen=True)
+class _Due:
+    """A pending look: when, what to run, and kopf's context to run it in (None: already on the pool)."""
+
+    at: float
+    look: Look
+    context: contextvars.Context
+
+
 class Waker:
-    """Due times per object, a small bounded pool for the passes, and coalescing of concurrent wakes."""
+    """Due times per object, a small bounded pool for the passes, and coalescing of concurrent wakes.
+
+    Delayed looks wait in one heap served by one scheduler thread: a thread per pending look (the
+    standard library's Timer) meant a thread per ModelDeployment rolling out, 1,000 at 1,000.
+    """
 
     def __init__(self, workers: int = 4) -> None:
         self._lock = threading.Lock()
-        self._timers: dict[ObjectKey, tuple[float, threading.Timer | None]] = {}
+        self._changed = threading.Condition(self._lock)
+        self._due: dict[ObjectKey, _Due] = {}
+        self._heap: list[tuple[float, int, ObjectKey]] = []
+        self._order = itertools.count()
         self._running: set[ObjectKey] = set()
         self._dirty: set[ObjectKey] = set()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wakeup")
         self._stopped = False
+        self._scheduler = threading.Thread(target=self._schedule, name="wakeup-scheduler", daemon=True)
+        self._scheduler.start()
 
     def wake(self, key: ObjectKey, look: Look, delay: float = 0.0) -> None:
         """Run `look` for `key` after `delay` seconds, unless a look is already due earlier."""
@@ -48,40 +69,48 @@ class Waker:
         with self._lock:
             if self._stopped:
                 return
-            pending = self._timers.get(key)
-            if pending is not None and pending[0] <= due:
+            pending = self._due.get(key)
+            if pending is not None and pending.at <= due:
                 return
-            if pending is not None and pending[1] is not None:
-                pending[1].cancel()
             # kopf's context (settings, the event loop that posts Events) travels with the work
-            context = contextvars.copy_context()
-            if delay <= 0:  # bursts of child events: straight to the pool, no timer thread each
-                self._timers[key] = (due, None)
-                self._pool.submit(context.run, self._fire, key, look, None)
+            self._due[key] = _Due(due, look, contextvars.copy_context())
+            if delay <= 0:  # bursts of child events: straight to the pool, past the scheduler
+                self._submit(key)
                 return
-            timer = threading.Timer(delay, self._fire, (key, look, context))
-            timer.daemon = True
-            self._timers[key] = (due, timer)
-            timer.start()
+            heapq.heappush(self._heap, (due, next(self._order), key))
+            if self._heap[0][2] == key:
+                self._changed.notify()
 
     def look_now(self, key: ObjectKey, look: Look) -> None:
         """Run a pass in the caller's thread (kopf handlers), folded into one already running."""
         with self._lock:
-            pending = self._timers.pop(key, None)
-        if pending is not None and pending[1] is not None:
-            pending[1].cancel()
+            self._due.pop(key, None)  # its heap entry is skipped when it comes up
         self._run(key, look)
 
-    def _fire(self, key: ObjectKey, look: Look, context: contextvars.Context | None) -> None:
-        """Due: run on the pool (from a timer thread), or right here (already on the pool, `context` None)."""
+    def _schedule(self) -> None:
+        """The one timer thread: hand every look that came due to the pool."""
         with self._lock:
-            self._timers.pop(key, None)
-            if self._stopped:
+            while not self._stopped:
+                now = time.monotonic()
+                while self._heap and self._heap[0][0] <= now:
+                    at, _, key = heapq.heappop(self._heap)
+                    pending = self._due.get(key)
+                    if pending is not None and pending.at == at:  # else replaced or taken meanwhile
+                        self._submit(key)
+                self._changed.wait(self._heap[0][0] - now if self._heap else None)
+
+    def _submit(self, key: ObjectKey) -> None:
+        """(Lock held) the pending look of `key` goes to the pool; it stays pending until a worker takes it."""
+        pending = self._due[key]
+        self._pool.submit(pending.context.run, self._take, key, pending)
+
+    def _take(self, key: ObjectKey, pending: _Due) -> None:
+        """On the pool: run the look unless it was replaced by an earlier one or taken by `look_now`."""
+        with self._lock:
+            if self._due.get(key) is not pending or self._stopped:
                 return
-            if context is not None:
-                self._pool.submit(context.run, self._run, key, look)
-                return
-        self._run(key, look)
+            del self._due[key]
+        self._run(key, pending.look)
 
     def _run(self, key: ObjectKey, look: Look) -> None:
         with self._lock:
@@ -141,14 +170,14 @@ class Waker:
 
     def pending(self) -> list[ObjectKey]:
         with self._lock:
-            return sorted(self._timers, key=str)
+            return sorted(self._due, key=str)
 
     def stop(self) -> None:
-        """Cancel pending looks and wait for running ones (operator shutdown)."""
+        """Drop pending looks and wait for running ones (operator shutdown)."""
         with self._lock:
             self._stopped = True
-            timers = [t for _, t in self._timers.values() if t is not None]
-            self._timers.clear()
-        for timer in timers:
-            timer.cancel()
+            self._due.clear()
+            self._heap.clear()
+            self._changed.notify()
+        self._scheduler.join(timeout=5)
         self._pool.shutdown(wait=True, cancel_futures=True)
