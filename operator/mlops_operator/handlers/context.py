@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mlops_operator.backends.azureml import AzureMLBackend, CredentialFactory
 from mlops_operator.backends.base import Backend, ObjectKey
 from mlops_operator.backends.native import NativeBackend
 from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.wakeup import Waker
 from mlops_operator.kube import Kube, load_api_client
 from mlops_operator.metrics import OperatorMetrics
+
+if TYPE_CHECKING:
+    from mlops_operator.backends.azureml import CredentialFactory
 
 IndexKey = tuple[str, str | None, str]
 
@@ -54,11 +57,33 @@ def _index_key(key: ObjectKey) -> IndexKey:
     return (key.kind, key.namespace, key.name)
 
 
+class LazyBackends(Mapping[str, Backend]):
+    """Backends built on first use: the Azure SDKs cost ~70 MiB and 2 s to import, and a cluster served by
+    the native backend alone never needs them."""
+
+    def __init__(self, factories: dict[str, Callable[[], Backend]]) -> None:
+        self._factories = factories
+        self._built: dict[str, Backend] = {}
+        self._lock = threading.Lock()
+
+    def __getitem__(self, name: str) -> Backend:
+        with self._lock:
+            if name not in self._built:
+                self._built[name] = self._factories[name]()
+            return self._built[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._factories)
+
+    def __len__(self) -> int:
+        return len(self._factories)
+
+
 @dataclass
 class OperatorContext:
     kube: Kube
     settings: OperatorSettings
-    backends: dict[str, Backend]
+    backends: Mapping[str, Backend]
     dependents: Dependents = field(default_factory=Dependents)
     waker: Waker = field(default_factory=Waker)
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
@@ -74,8 +99,11 @@ def build_context(
     `metrics` is a fresh registry unless given (tests read their own)."""
     metrics = metrics if metrics is not None else OperatorMetrics()
     kube = Kube(load_api_client(kubeconfig), metrics)
-    backends: dict[str, Backend] = {
-        "native": NativeBackend(kube, settings),
-        "azureml": AzureMLBackend(kube, settings, credential_factory, metrics),
-    }
+
+    def azureml() -> Backend:
+        from mlops_operator.backends.azureml import AzureMLBackend
+
+        return AzureMLBackend(kube, settings, credential_factory, metrics)
+
+    backends = LazyBackends({"native": lambda: NativeBackend(kube, settings), "azureml": azureml})
     return OperatorContext(kube=kube, settings=settings, backends=backends, metrics=metrics)

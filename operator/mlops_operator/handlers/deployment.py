@@ -1,4 +1,7 @@
-"""ModelDeployment handlers: one pass for create, update, resume and drift; a finalizer on delete."""
+"""ModelDeployment handlers: one pass for create, update and resume; a finalizer on delete.
+
+Resyncs are not kopf timers: each pass asks the waker to look again after the resync period (flows.look).
+"""
 
 from __future__ import annotations
 
@@ -8,24 +11,16 @@ import kopf
 
 from mlops_operator.api.v1alpha1 import GROUP, VERSION
 from mlops_operator.backends.watched import watched_by_deployment
-from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.flows import deployment_key, finalize_deployment_body, look_now
 from mlops_operator.handlers.references import index_entries
 
 PLURAL = "modeldeployments"
-# kopf reads timer intervals when the decorator runs, so this one setting is read at import time.
-DRIFT_SECONDS = OperatorSettings().drift_interval_seconds
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL, backoff=5)
 @kopf.on.create(GROUP, VERSION, PLURAL, backoff=5)
 @kopf.on.update(GROUP, VERSION, PLURAL, backoff=5)
 def modeldeployment_changed(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-    look_now(memo["ctx"], deployment_key(namespace, name))
-
-
-@kopf.timer(GROUP, VERSION, PLURAL, interval=DRIFT_SECONDS, initial_delay=DRIFT_SECONDS, idle=DRIFT_SECONDS)
-def modeldeployment_drift(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
     look_now(memo["ctx"], deployment_key(namespace, name))
 
 

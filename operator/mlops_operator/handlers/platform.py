@@ -8,14 +8,11 @@ import kopf
 
 from mlops_operator.api.v1alpha1 import GROUP, VERSION
 from mlops_operator.backends.watched import watched_by_platform
-from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.flows import finalize_platform_body, look_now, platform_key, wake_dependents
 from mlops_operator.handlers.references import index_entries
 from mlops_operator.naming import ANNOTATION_FORCE_DELETE
 
 PLURAL = "mlopsplatforms"
-# kopf reads timer intervals when the decorator runs, so this one setting is read at import time.
-DRIFT_SECONDS = 2 * OperatorSettings().drift_interval_seconds
 
 
 @kopf.on.resume(GROUP, VERSION, PLURAL, backoff=5)
@@ -24,11 +21,6 @@ DRIFT_SECONDS = 2 * OperatorSettings().drift_interval_seconds
 def mlopsplatform_changed(name: str, memo: Any, **_: Any) -> None:
     look_now(memo["ctx"], platform_key(name))
     wake_dependents(memo["ctx"], platform_key(name))  # instance types, gateway and backend come from here
-
-
-@kopf.timer(GROUP, VERSION, PLURAL, interval=DRIFT_SECONDS, initial_delay=DRIFT_SECONDS, idle=DRIFT_SECONDS)
-def mlopsplatform_drift(name: str, memo: Any, **_: Any) -> None:
-    look_now(memo["ctx"], platform_key(name))
 
 
 # Every platform has a finalizer: it stays while ModelDeployments use it (unless forced with the
