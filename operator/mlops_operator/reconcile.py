@@ -24,17 +24,19 @@ from mlops_operator.conditions import (
     now_rfc3339,
     summarize,
     transitions,
+    worth_an_event,
 )
 
 
 @dataclass(frozen=True)
 class StatusUpdate:
-    """The merge patch to write (empty: no write) and the condition transitions to announce as Events."""
+    """The merge patch to write (empty: no write), the condition transitions and those announced as Events."""
 
     patch: dict[str, Any]
     transitions: list[Condition]
     requeue_after: float | None
     conditions: tuple[Condition, ...] = ()  # the full set after this pass (objects-by-condition metric)
+    announced: tuple[Condition, ...] = ()
 
 
 def reconcile_deployment(
@@ -114,8 +116,13 @@ def build_status(
     desired["conditions"] = [c.to_wire() for c in conditions]
     desired["lastFailure"] = _last_failure(current, ready, now)
     all_before = [Condition.model_validate(c) for c in current.get("conditions", [])]
+    changed = transitions(all_before, conditions)
     return StatusUpdate(
-        merge_patch(current, desired), transitions(all_before, conditions), outcome.requeue_after, tuple(conditions)
+        merge_patch(current, desired),
+        changed,
+        outcome.requeue_after,
+        tuple(conditions),
+        tuple(worth_an_event(all_before, changed)),
     )
 
 

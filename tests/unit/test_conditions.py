@@ -1,6 +1,6 @@
 """Conditions keep their transition time unless the status changes, and Ready summarises the rest."""
 
-from mlops_operator.conditions import Verdict, apply_verdicts, set_condition, summarize, transitions
+from mlops_operator.conditions import Verdict, apply_verdicts, set_condition, summarize, transitions, worth_an_event
 
 T0, T1 = "2026-01-01T00:00:00Z", "2026-01-01T00:05:00Z"
 
@@ -57,3 +57,21 @@ def test_a_degraded_condition_keeps_its_severity_because_true_is_the_bad_state()
     [stable] = set_condition([], Verdict("Progressing", "False", "Stable"), 1, T0)
     assert degraded.severity == "Error"
     assert stable.severity == ""
+
+
+def test_events_announce_ready_and_problems_coming_and_going_not_the_routine_settling():
+    before = apply_verdicts(
+        [],
+        [Verdict("Ready", "False", "RollingOut"), Verdict("ModelReady", "False", "ModelNotFound", "", "Error")],
+        1,
+        T0,
+    )
+    settled = [
+        Verdict("Ready", "True", "Ready"),
+        Verdict("ModelReady", "True", "M"),
+        Verdict("EndpointReady", "True", "E"),
+    ]
+    after = apply_verdicts(before, settled, 1, T1)
+    announced = worth_an_event(before, transitions(before, after))
+    # Ready changed; ModelReady recovered from an Error; EndpointReady merely appeared healthy
+    assert [c.type for c in announced] == ["Ready", "ModelReady"]
