@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from native_backend.conftest import crds, kube, kubeconfig_env, operator
 
-from .argocd import ARGOCD_HELPER_KEY, ArgoHealth, locate_argocd_helper
+from .argocd import ARGOCD_HELPER_KEY, ArgoHealth, locate_argocd_helper, lua51_health
 
 __all__ = ["crds", "kube", "kubeconfig_env", "operator"]
 
@@ -27,4 +27,4 @@ def argocd_health(pytestconfig: pytest.Config) -> ArgoHealth:
     helper = pytestconfig.stash.get(ARGOCD_HELPER_KEY, None) or locate_argocd_helper()
     if isinstance(helper, str):
         pytest.fail(f"the Argo CD health helper is unavailable:\n{helper}", pytrace=False)
-    return ArgoHealth(helper)
+    return ArgoHealth(helper, lua51=lua51_health())
