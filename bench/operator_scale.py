@@ -70,19 +70,24 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--idle-seconds", type=float, default=300.0, help="bounded idle period after Ready")
     parser.add_argument("--resync-seconds", type=float, default=60.0, help="the operator's resync period")
     parser.add_argument("--timeout", type=float, default=1800.0, help="bound on every wait")
+    parser.add_argument(
+        "--operator-source", type=Path, help="run the operator from this source root (another worktree's operator/)"
+    )
     parser.add_argument("--keep-work-dir", action="store_true", help="keep the cluster's files (audit log)")
     parser.add_argument("--plot", type=Path, help="write a Ready-count-over-time plot (needs matplotlib)")
     return parser.parse_args(argv)
 
 
 @contextlib.contextmanager
-def _operator_process(kubeconfig: Path, resync: float) -> Iterator[subprocess.Popen[bytes]]:
+def _operator_process(kubeconfig: Path, resync: float, source: Path | None) -> Iterator[subprocess.Popen[bytes]]:
     env = {
         **os.environ,
         "KUBECONFIG": str(kubeconfig),
         "MLOPS_DRIFT_INTERVAL_SECONDS": str(resync),
         "MLOPS_METRICS_PORT": "0",
     }
+    if source is not None:  # another checkout's operator (before/after a change), same harness
+        env["PYTHONPATH"] = str(source)
     log = tempfile.NamedTemporaryFile(prefix="operator-scale-", suffix=".log", delete=False)  # noqa: SIM115
     argv = [sys.executable, "-m", "mlops_operator.cli.main", "operator", "--liveness", ""]
     process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -121,7 +126,7 @@ def _operator_phase(
     audit = cluster.audit_log_path
     assert audit is not None
     run = OperatorRun(ReadinessTracker(load_api_client(str(cluster.kubeconfig_path))).start())
-    with _operator_process(kubeconfig, args.resync_seconds) as process:
+    with _operator_process(kubeconfig, args.resync_seconds, args.operator_source) as process:
         sampler = ProcessSampler(process.pid).start()
         time.sleep(3)  # kopf's first list and watch; not part of anyone's apply-to-Ready
         cpu0, wall0, start = sampler.cpu_seconds(), time.time(), time.monotonic()

@@ -48,13 +48,26 @@ class ReadinessTracker:
         self._stop.set()
 
     def _run(self) -> None:
+        """One watch after another, each resuming where the last ended: a fresh one would list what exists
+        and never tell of what was deleted in between."""
         custom = client.CustomObjectsApi(self.api)
+        resource_version: str | None = None
         while not self._stop.is_set():
             stream = watch.Watch()
-            for event in stream.stream(custom.list_cluster_custom_object, GROUP, VERSION, PLURAL, timeout_seconds=30):
-                self._record(event["type"], event["object"])
-                if self._stop.is_set():
-                    stream.stop()
+            options: dict[str, Any] = {"timeout_seconds": 30, "allow_watch_bookmarks": True}
+            if resource_version:
+                options["resource_version"] = resource_version
+            try:
+                for event in stream.stream(custom.list_cluster_custom_object, GROUP, VERSION, PLURAL, **options):
+                    if event["type"] != "BOOKMARK":
+                        self._record(event["type"], event["object"])
+                    if self._stop.is_set():
+                        stream.stop()
+                resource_version = stream.resource_version
+            except client.ApiException as exc:
+                if exc.status != 410:
+                    raise
+                resource_version = None  # expired: start over from a listing
 
     def _record(self, kind: str, body: dict[str, Any]) -> None:
         meta = body["metadata"]
