@@ -90,6 +90,8 @@ def _operator_process(kubeconfig: Path, resync: float, source: Path | None) -> I
         env["PYTHONPATH"] = str(source)
     log = tempfile.NamedTemporaryFile(prefix="operator-scale-", suffix=".log", delete=False)  # noqa: SIM115
     argv = [sys.executable, "-m", "mlops_operator.cli.main", "operator", "--liveness", ""]
+    if os.environ.get("SCALE_OPERATOR_ARGV"):
+        argv = [sys.executable, *os.environ["SCALE_OPERATOR_ARGV"].split()]
     process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
     print(f"operator pid {process.pid}, log {log.name}", flush=True)
     try:

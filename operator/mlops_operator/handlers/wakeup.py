@@ -36,7 +36,7 @@ EXCLUSIVE_POLL_S = 0.05
 
 @dataclass(frozen=True)
 class _Due:
-    """A pending look: when, what to run, and kopf's context to run it in (None: already on the pool)."""
+    """A pending look: when, what to run, and the context to run it in."""
 
     at: float
     look: Look
@@ -60,6 +60,7 @@ class Waker:
         self._dirty: set[ObjectKey] = set()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="wakeup")
         self._stopped = False
+        self._context: contextvars.Context | None = None
         self._scheduler = threading.Thread(target=self._schedule, name="wakeup-scheduler", daemon=True)
         self._scheduler.start()
 
@@ -72,14 +73,20 @@ class Waker:
             pending = self._due.get(key)
             if pending is not None and pending.at <= due:
                 return
-            # kopf's context (settings, the event loop that posts Events) travels with the work
-            self._due[key] = _Due(due, look, contextvars.copy_context())
+            self._due[key] = _Due(due, look, self._context or contextvars.copy_context())
             if delay <= 0:  # bursts of child events: straight to the pool, past the scheduler
                 self._submit(key)
                 return
             heapq.heappush(self._heap, (due, next(self._order), key))
             if self._heap[0][2] == key:
                 self._changed.notify()
+
+    def adopt_context(self, context: contextvars.Context) -> None:
+        """Run every look in (a copy of) `context`: kopf's operator-wide one, captured once at startup, has
+        what passes need (settings, the loop that posts Events). Without it each wake copies its caller's
+        context, which inside a kopf handler holds the cause of the event, body and all, until the look
+        runs: a body per pending look (hundreds of MiB at 1,000 ModelDeployments)."""
+        self._context = context
 
     def look_now(self, key: ObjectKey, look: Look) -> None:
         """Run a pass in the caller's thread (kopf handlers), folded into one already running."""
@@ -102,7 +109,8 @@ class Waker:
     def _submit(self, key: ObjectKey) -> None:
         """(Lock held) the pending look of `key` goes to the pool; it stays pending until a worker takes it."""
         pending = self._due[key]
-        self._pool.submit(pending.context.run, self._take, key, pending)
+        # A Context is entered by one thread at a time; the shared one is copied for each look.
+        self._pool.submit(pending.context.copy().run, self._take, key, pending)
 
     def _take(self, key: ObjectKey, pending: _Due) -> None:
         """On the pool: run the look unless it was replaced by an earlier one or taken by `look_now`."""
