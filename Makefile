@@ -35,6 +35,10 @@ gateway: ## build (or reuse the cached) Traefik, the local Gateway API implement
 prometheus: ## build (or reuse the cached) prometheus and promtool from the Go module (the metrics tests)
 	hack/prometheus/build.sh
 
+.PHONY: flux
+flux: ## build (or reuse the cached) Flux's source-controller and kustomize-controller (the GitOps tests)
+	hack/flux/build.sh
+
 .PHONY: lint
 lint: $(STAMP) ## ruff, formatting, mypy --strict and the import-linter layer contracts
 	$(BIN)/ruff check operator tests bench hack
@@ -69,6 +73,7 @@ test: $(STAMP) ## THE test command: set up everything on a fresh clone, lint, an
 	hack/dataplane/build.sh >/dev/null
 	hack/gateway/build.sh >/dev/null
 	hack/prometheus/build.sh >/dev/null
+	hack/flux/build.sh >/dev/null
 	hack/test-tools.sh
 	hack/aml-venv.sh >/dev/null
 	$(MAKE) --no-print-directory lint
