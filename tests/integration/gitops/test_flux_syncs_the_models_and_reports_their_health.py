@@ -205,6 +205,7 @@ def _delete_everything(cluster: LocalCluster, api: Kube) -> None:
 
 def test_the_kustomization_is_ready_only_after_the_model_deployments_are(
     synced: Synced,
+    crds: LocalCluster,
     kube: Kube,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -224,6 +225,9 @@ def test_the_kustomization_is_ready_only_after_the_model_deployments_are(
         md_ready = _ready(kube.get(*MD, name, MODELS_NAMESPACE))
         assert md_ready is not None
         assert md_ready["lastTransitionTime"] <= ks_ready["lastTransitionTime"]
+    shown = crds.kubectl("-n", FLUX_NAMESPACE, "get", "kustomization", KUSTOMIZATION).stdout.splitlines()
+    assert shown[0].split()[:3] == ["NAME", "AGE", "READY"]
+    assert shown[1].split()[2] == "True"
     inventory = {entry["id"] for entry in ks["status"]["inventory"]["entries"]}
     assert inventory == {f"{MODELS_NAMESPACE}_{name}_mlops.dev_ModelDeployment" for name in DEPLOYMENTS}
     with capsys.disabled():
@@ -244,6 +248,7 @@ def _set_instance_type(checkout: Path, name: str, instance_type: str) -> None:
 
 def test_a_broken_model_deployment_fails_the_kustomization_with_its_reason(
     synced: Synced,
+    crds: LocalCluster,
     kube: Kube,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
@@ -268,6 +273,9 @@ def test_a_broken_model_deployment_fails_the_kustomization_with_its_reason(
     assert (stalled["status"], stalled["reason"]) == ("True", "InstanceTypeNotFound")
     assert MISSING_INSTANCE_TYPE in stalled["message"]
     assert stalled["observedGeneration"] == green["metadata"]["generation"]
+    jsonpath = 'jsonpath={.status.conditions[?(@.type=="Stalled")].reason}'
+    shown = crds.kubectl("get", "mdep", "diabetes-green", "-n", MODELS_NAMESPACE, "-o", jsonpath).stdout
+    assert shown == "InstanceTypeNotFound"
 
     _set_instance_type(synced.checkout, "diabetes-green", "small-cpu-model")
     fixed = commit_and_push(synced.checkout, "green back on small-cpu-model")
