@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -82,9 +83,8 @@ class _GitHandler(BaseHTTPRequestHandler):
         result = subprocess.run(
             [GIT, "http-backend"], input=body, env=env, capture_output=True, timeout=GIT_TIMEOUT_S, check=False
         )
-        head, _, payload = result.stdout.partition(b"\r\n\r\n")
-        if not _:
-            head, _, payload = result.stdout.partition(b"\n\n")
+        separator = b"\r\n\r\n" if b"\r\n\r\n" in result.stdout else b"\n\n"
+        head, _, payload = result.stdout.partition(separator)
         headers = [line.split(":", 1) for line in head.decode("latin-1").splitlines() if ":" in line]
         status = next((int(value.split()[0]) for name, value in headers if name.lower() == "status"), 200)
         self.server.requests.append(f"{self.command} {path} {status}")
@@ -221,7 +221,7 @@ class FluxControllers:
             deadline = time.monotonic() + timeout
             for process in self.processes:
                 port = self._health[process.name]
-                process.wait_ready(lambda port=port: probe_http(port, "/readyz"), deadline)  # type: ignore[misc]
+                process.wait_ready(functools.partial(probe_http, port, "/readyz"), deadline)
         except BaseException:
             self.stop()
             raise
