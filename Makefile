@@ -39,6 +39,10 @@ prometheus: ## build (or reuse the cached) prometheus and promtool from the Go m
 argocd: ## build (or reuse the cached) mlops-health: Argo CD's own Lua health code, for the GitOps tests
 	hack/argocd/build.sh
 
+.PHONY: flux
+flux: ## build (or reuse the cached) Flux's source-controller and kustomize-controller (the GitOps tests)
+	hack/flux/build.sh
+
 .PHONY: lint
 lint: $(STAMP) ## ruff, formatting, mypy --strict and the import-linter layer contracts
 	$(BIN)/ruff check operator tests bench hack
@@ -74,6 +78,7 @@ test: $(STAMP) ## THE test command: set up everything on a fresh clone, lint, an
 	hack/gateway/build.sh >/dev/null
 	hack/prometheus/build.sh >/dev/null
 	hack/argocd/build.sh >/dev/null
+	hack/flux/build.sh >/dev/null
 	hack/test-tools.sh
 	hack/aml-venv.sh >/dev/null
 	$(MAKE) --no-print-directory lint

@@ -30,6 +30,7 @@ class ConditionType(StrEnum):
     COMPUTE_ATTACHED = "ComputeAttached"
     INSTANCE_TYPES_READY = "InstanceTypesReady"
     DELETION_BLOCKED = "DeletionBlocked"
+    STALLED = "Stalled"
 
 
 T = ConditionType
@@ -44,8 +45,9 @@ CONDITION_SETS: dict[tuple[str, str], tuple[ConditionType, ...]] = {
         T.TRAFFIC_APPLIED,
         T.PROGRESSING,
         T.DEGRADED,
+        T.STALLED,
     ),
-    ("MLOpsPlatform", "native"): (T.READY, T.INSTANCE_TYPES_READY, T.DELETION_BLOCKED),
+    ("MLOpsPlatform", "native"): (T.READY, T.INSTANCE_TYPES_READY, T.DELETION_BLOCKED, T.STALLED),
     ("MLOpsPlatform", "azureml"): (
         T.READY,
         T.WORKSPACE_READY,
@@ -54,12 +56,15 @@ CONDITION_SETS: dict[tuple[str, str], tuple[ConditionType, ...]] = {
         T.COMPUTE_ATTACHED,
         T.INSTANCE_TYPES_READY,
         T.DELETION_BLOCKED,
+        T.STALLED,
     ),
 }
 # A ModelDeployment has the same conditions on either backend (azureml derives Progressing/Degraded).
 CONDITION_SETS[("ModelDeployment", "azureml")] = CONDITION_SETS[("ModelDeployment", "native")]
 # Polarity-inverted: True means "not steady", and a healthy object carries them as False.
-INVERTED = frozenset({T.PROGRESSING, T.DEGRADED, T.DELETION_BLOCKED})
+INVERTED = frozenset({T.PROGRESSING, T.DEGRADED, T.DELETION_BLOCKED, T.STALLED})
+# Written from `Ready` itself rather than from a backend's verdicts (see `stalled`).
+SUMMARIES = frozenset({T.READY, T.STALLED})
 
 
 def condition_set(kind: str, backend: str) -> tuple[ConditionType, ...]:
@@ -220,21 +225,34 @@ def summarize(verdicts: list[Verdict], ready_message: str) -> Verdict:
     return Verdict(T.READY, "False", worst.reason, worst.message, worst.severity or "Info")
 
 
+def stalled(ready: Verdict) -> Verdict:
+    """`Stalled`, kstatus's standard condition: True with `Ready`'s reason and message when `Ready` is False
+    and needs a human (severity Error), False otherwise.
+
+    kstatus (fluxcd/cli-utils `status.Compute`, used by Flux's health checks) reads a `Ready=False` as
+    InProgress, which only ends at the Kustomization's timeout; `Stalled=True` is what it reports as Failed.
+    Retries (Warning) and progress (Info) are not stalled.
+    """
+    if ready.status == "False" and ready.severity == "Error":
+        return Verdict(T.STALLED, "True", ready.reason, ready.message, "Error")
+    return Verdict(T.STALLED, "False", Reason.HEALTHY, "nothing needs attention")
+
+
 def derived_verdicts(wanted: tuple[ConditionType, ...], reported: list[Verdict]) -> list[Verdict]:
-    """One verdict per condition of the kind's set (`Ready` aside), in the set's order.
+    """One verdict per condition of the kind's set (`Ready` and `Stalled` aside), in the set's order.
 
     What a pass did not report is derived rather than left stale: `Progressing` is True while something is
     waiting or retrying, `Degraded` while something needs a human, and anything else is Unknown, naming what
     stopped the pass. A verdict outside the set is a bug in the backend, so it raises.
     """
-    stray = [v.type for v in reported if v.type not in wanted or v.type == T.READY]
+    stray = [v.type for v in reported if v.type not in wanted or v.type in SUMMARIES]
     if stray:
         raise ValueError(f"conditions {stray} are not reported by backends of this kind; its set is {list(wanted)}")
     given: dict[ConditionType, Verdict] = {}
     for verdict in reported:
         given.setdefault(verdict.type, verdict)
     problems = [v for v in reported if not _healthy(v)]
-    return [given.get(t) or _derived(t, problems) for t in wanted if t != T.READY]
+    return [given.get(t) or _derived(t, problems) for t in wanted if t not in SUMMARIES]
 
 
 def _derived(type_: ConditionType, problems: list[Verdict]) -> Verdict:

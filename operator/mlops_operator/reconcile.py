@@ -22,6 +22,7 @@ from mlops_operator.conditions import (
     condition_set,
     derived_verdicts,
     now_rfc3339,
+    stalled,
     summarize,
     transitions,
     worth_an_event,
@@ -108,7 +109,7 @@ def build_status(
     before = [Condition.model_validate(c) for c in current.get("conditions", []) if c.get("type") in wanted]
     verdicts = derived_verdicts(wanted, outcome.verdicts)
     ready = summarize(verdicts, ready_message)
-    conditions = apply_verdicts(before, [ready, *verdicts], body["metadata"].get("generation"), now)
+    conditions = apply_verdicts(before, [ready, *verdicts, stalled(ready)], body["metadata"].get("generation"), now)
     desired = _fields_set(outcome.status) if outcome.status else {}
     if {"conditions", "observedGeneration", "lastFailure"} & set(desired):
         raise ValueError("backends report verdicts; conditions, observedGeneration and lastFailure are derived")

@@ -18,8 +18,9 @@ DEPLOYMENT_SET = [
     "TrafficApplied",
     "Progressing",
     "Degraded",
+    "Stalled",
 ]
-NATIVE_PLATFORM_SET = ["Ready", "InstanceTypesReady", "DeletionBlocked"]
+NATIVE_PLATFORM_SET = ["Ready", "InstanceTypesReady", "DeletionBlocked", "Stalled"]
 AZUREML_PLATFORM_SET = [
     "Ready",
     "WorkspaceReady",
@@ -28,6 +29,7 @@ AZUREML_PLATFORM_SET = [
     "ComputeAttached",
     "InstanceTypesReady",
     "DeletionBlocked",
+    "Stalled",
 ]
 # What a ModelDeployment carried before the status contract: conditions nothing writes any more.
 STALE_CONDITIONS = [

@@ -1,7 +1,8 @@
 """Generate CustomResourceDefinitions from the pydantic models (the models are the source of truth).
 
 The OpenAPI schema pydantic emits is made structural for Kubernetes: `$ref`s inlined, titles and defaults
-dropped (defaults are applied by the models, not the API server), `Optional` unions collapsed, quantities
+dropped (defaults are applied by the models, not the API server; the one exception is `UNOBSERVED_STATUS`),
+`Optional` unions collapsed, quantities
 marked int-or-string, and the models' CEL rules kept as `x-kubernetes-validations`.
 """
 
@@ -17,6 +18,11 @@ from pydantic import BaseModel
 from mlops_operator.api.v1alpha1 import GROUP, VERSION, MLOpsPlatform, ModelDeployment
 
 CATEGORY = "mlops"
+# The one server-side default, on purpose: kstatus (Flux's health checks, cli-utils) calls an object with no
+# status at all Current, so a ModelDeployment applied while the operator is down or busy would count as
+# healthy. The API server fills this in on every read until the operator writes status, and kstatus reads
+# `observedGeneration` 0 < `metadata.generation` as InProgress ("latest generation not observed").
+UNOBSERVED_STATUS = {"observedGeneration": 0}
 _READY = '.status.conditions[?(@.type=="Ready")]'
 
 
@@ -142,7 +148,7 @@ def openapi_schema(spec: KindSpec) -> dict[str, Any]:
     defs = raw.get("$defs", {})
     root = _resolve(raw, defs)
     props = root["properties"]
-    status = props["status"]
+    status = {**props["status"], "default": UNOBSERVED_STATUS}
     _mark_condition_lists(status)
     schema: dict[str, Any] = {
         "description": root.get("description", ""),

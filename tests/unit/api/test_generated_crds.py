@@ -36,13 +36,14 @@ def _walk(node, path="$"):
 
 
 @pytest.mark.parametrize("kind", KINDS, ids=lambda k: k.kind)
-def test_the_schema_is_structural_with_no_titles_refs_or_defaults(kind):
+def test_the_schema_is_structural_with_no_titles_refs_or_defaults_but_the_unobserved_status(kind):
     schema = render_crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"]
     text = yaml.safe_dump(schema)
     assert "$ref" not in text
+    assert schema["properties"]["status"]["default"] == {"observedGeneration": 0}
     for path, node in _walk(schema):
         assert "title" not in node, path
-        assert "default" not in node, path
+        assert "default" not in node or path == "$.status", path
         assert node.get("additionalProperties") is not False, path
         assert "type" in node or "anyOf" in node or node.get("x-kubernetes-int-or-string"), path
 

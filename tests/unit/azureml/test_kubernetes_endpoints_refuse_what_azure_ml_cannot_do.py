@@ -56,6 +56,7 @@ def test_unsupported_settings_block_the_deployment_with_feature_unsupported(spec
         "TrafficApplied",
         "Progressing",
         "Degraded",
+        "Stalled",
     ]
 
 
