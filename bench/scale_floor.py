@@ -29,6 +29,16 @@ CHILD_KINDS = (
 SERVER_FIELDS = ("uid", "resourceVersion", "managedFields", "creationTimestamp", "generation")
 
 
+@dataclass(frozen=True)
+class FloorRun:
+    """Seconds until everything was available, each Deployment's apply-to-available seconds, and when (since
+    the first apply) each became available."""
+
+    seconds: float
+    latencies: list[float]
+    available_at: list[float]
+
+
 @dataclass
 class EndpointObjects:
     """One endpoint's ModelDeployments (spec only) and every child object, in apply order."""
@@ -70,26 +80,35 @@ def _plain(body: dict[str, Any]) -> dict[str, Any]:
 
 def run_floor(
     cluster: LocalCluster, kube: Kube, groups: dict[tuple[str, str], EndpointObjects], layout: Layout, workers: int
-) -> float:
-    """Seconds for a plain client to apply everything and for every Deployment to become available."""
+) -> FloorRun:
+    """How long a plain client takes to apply everything until every Deployment is available."""
     floor_layout = Layout(n=layout.n, namespaces=layout.namespaces, prefix="floor")
     renamed = {ns: floor_layout.all_namespaces()[i] for i, ns in enumerate(layout.all_namespaces())}
     client_kube = Kube(load_api_client(str(operator_identity(cluster, "floor"))))
     work = list(groups.values())
     start = time.monotonic()
     prepare_namespaces(client_kube, renamed.values())
-    in_parallel(lambda i: _apply_endpoint(client_kube, work[i], renamed), range(len(work)), workers)
+    applied: dict[tuple[str, str], float] = {}
+    for done in in_parallel(lambda i: _apply_endpoint(client_kube, work[i], renamed), range(len(work)), workers):
+        applied.update(done)
     expected = sum(1 for g in work for c in g.children if c["kind"] == "Deployment")
+    available: dict[tuple[str, str], float] = {}
     deadline = time.monotonic() + 1800
-    while _available(kube, renamed.values()) < expected:
+    while len(available) < expected:
         if time.monotonic() > deadline:
             raise TimeoutError("floor: Deployments not available after 1800s")
+        now = time.monotonic()
+        for key in _available(kube, renamed.values()):
+            available.setdefault(key, now)
         time.sleep(0.2)
-    return time.monotonic() - start
+    latencies = [available[k] - applied[k] for k in available if k in applied]
+    return FloorRun(time.monotonic() - start, latencies, sorted(t - start for t in available.values()))
 
 
-def _apply_endpoint(kube: Kube, group: EndpointObjects, renamed: dict[str, str]) -> None:
+def _apply_endpoint(kube: Kube, group: EndpointObjects, renamed: dict[str, str]) -> dict[tuple[str, str], float]:
+    """Apply one endpoint's objects; when each of its Deployments was applied, by (namespace, name)."""
     uids: dict[str, str] = {}
+    applied: dict[tuple[str, str], float] = {}
     for md in group.deployments:
         live = kube.apply(_moved(md, renamed), MANAGER)
         uids[live["metadata"]["name"]] = live["metadata"]["uid"]
@@ -98,6 +117,9 @@ def _apply_endpoint(kube: Kube, group: EndpointObjects, renamed: dict[str, str])
         owners = moved["metadata"].get("ownerReferences") or []
         moved["metadata"]["ownerReferences"] = [{**o, "uid": uids.get(o["name"], o["uid"])} for o in owners]
         kube.apply(moved, MANAGER)
+        if moved["kind"] == "Deployment":
+            applied[(moved["metadata"]["namespace"], moved["metadata"]["name"])] = time.monotonic()
+    return applied
 
 
 def _moved(body: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:
@@ -105,10 +127,11 @@ def _moved(body: dict[str, Any], renamed: dict[str, str]) -> dict[str, Any]:
     return {**body, "metadata": meta}
 
 
-def _available(kube: Kube, namespaces: Any) -> int:
-    count = 0
+def _available(kube: Kube, namespaces: Any) -> list[tuple[str, str]]:
+    found = []
     for namespace in namespaces:
         for deployment in kube.list("apps/v1", "Deployment", namespace):
             status, wanted = deployment.get("status") or {}, deployment["spec"].get("replicas", 1)
-            count += int(status.get("availableReplicas", 0) >= wanted and status.get("updatedReplicas", 0) >= wanted)
-    return count
+            if status.get("availableReplicas", 0) >= wanted and status.get("updatedReplicas", 0) >= wanted:
+                found.append((namespace, deployment["metadata"]["name"]))
+    return found

@@ -5,19 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def plot_ready(path: Path, timeline: list[tuple[float, int]], floor_s: float) -> None:
+def plot_ready(path: Path, timeline: list[tuple[float, int]], floor_available_at: list[float]) -> None:
+    """Operator: ModelDeployments Ready since the first apply; floor: Deployments available since its first."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(7, 3.5))
-    if timeline:
-        start = timeline[0][0]
-        axes.step([t - start for t, _ in timeline], [n for _, n in timeline], where="post", label="operator: Ready")
-        axes.axvline(floor_s, color="grey", linestyle="--", label=f"floor: all available ({floor_s:.0f} s)")
+    times, counts = [t for t, _ in timeline], [n for _, n in timeline]
+    axes.step(times, counts, where="post", label="operator: ModelDeployments Ready")
+    floor = sorted(floor_available_at)
+    axes.step(floor, range(1, len(floor) + 1), where="post", linestyle="--", label="floor: Deployments available")
     axes.set_xlabel("seconds since the first apply")
-    axes.set_ylabel("ModelDeployments Ready")
+    axes.set_ylabel("count")
     axes.legend(loc="lower right")
     figure.tight_layout()
     figure.savefig(path, dpi=120)
