@@ -39,10 +39,10 @@ PLURALS = {
     "InstanceType": "instancetypes",
 }
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-# Threads that call the API at once: kopf's sync handlers (8) and the waker's passes (4), with room to
-# spare. The client's default (5 per CPU: 10 here) made urllib3 discard connections under load, and every
-# discarded connection costs a fresh TLS handshake on the next request (seen at 50 ModelDeployments).
-CONNECTION_POOL_SIZE = 16
+# Threads that call the API at once: kopf's sync handlers (8: finalizers, platforms) and the waker's
+# passes (8), with room to spare. The client's default (5 per CPU: 10 here) made urllib3 discard
+# connections under load, and each discarded one costs a fresh TLS handshake on the next request.
+CONNECTION_POOL_SIZE = 20
 
 
 class KubeError(Exception):

@@ -11,7 +11,7 @@ import kopf
 
 from mlops_operator.api.v1alpha1 import GROUP, VERSION
 from mlops_operator.backends.watched import watched_by_deployment
-from mlops_operator.handlers.flows import deployment_key, finalize_deployment_body, look_now
+from mlops_operator.handlers.flows import deployment_key, finalize_deployment_body, wake
 from mlops_operator.handlers.references import index_entries
 
 PLURAL = "modeldeployments"
@@ -20,8 +20,11 @@ PLURAL = "modeldeployments"
 @kopf.on.resume(GROUP, VERSION, PLURAL, backoff=5)
 @kopf.on.create(GROUP, VERSION, PLURAL, backoff=5)
 @kopf.on.update(GROUP, VERSION, PLURAL, backoff=5)
-def modeldeployment_changed(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
-    look_now(memo["ctx"], deployment_key(namespace, name))
+async def modeldeployment_changed(name: str, namespace: str | None, memo: Any, **_: Any) -> None:
+    """Hand the pass to the waker and return: kopf then records the change as handled at once. A pass run
+    inside the handler held kopf's worker for the object, and the events queued behind it (whole bodies)
+    piled up under load, with our own status writes seen as a second "creation" (measured at 1,000)."""
+    wake(memo["ctx"], deployment_key(namespace, name), cause="changed")
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL, backoff=5)

@@ -7,6 +7,7 @@ ran in a kopf handler or was woken later.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Callable
 from typing import Any, cast
@@ -50,6 +51,7 @@ def look_now(ctx: OperatorContext, key: ObjectKey) -> None:
 def wake(ctx: OperatorContext, key: ObjectKey, delay: float = 0.0, cause: str = "sibling") -> None:
     """Look at `key` again soon: a sibling, a dependent or the object itself after a delay."""
     ctx.metrics.wakeups.labels(key.kind, cause).inc()
+    ctx.waker.adopt_context(contextvars.copy_context())  # from the first kopf handler that wakes anything
     ctx.waker.wake(key, lambda: look(ctx, key), delay)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
 import dataclasses
 import logging
 import os
@@ -46,7 +45,6 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **i
     # The Azure SDKs log every request and response at INFO; keep their warnings only.
     logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(logging.WARNING)
     memo["ctx"] = build_context(config, os.environ.get("KUBECONFIG"))
-    memo["ctx"].waker.adopt_context(contextvars.copy_context())  # kopf's, without any event's body
     memo["metrics_server"] = serve(memo["ctx"].metrics, config.metrics_port, config.metrics_address)
     # kopf's indices are live mappings, filled from the watches before any handler runs.
     memo["ctx"].dependents.bind(indices["modeldeployment_references"], indices["mlopsplatform_references"])

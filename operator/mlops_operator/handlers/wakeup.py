@@ -29,6 +29,8 @@ from mlops_operator.backends.base import ObjectKey
 
 log = logging.getLogger(__name__)
 Look = Callable[[], float | None]  # one pass over one object; returns seconds until the next look, or None
+# kopf's context variables that kopf.event() reads (kopf/_core/engines/posting.py, pinned by constraints.txt).
+KOPF_POSTING_VARS = frozenset({"settings_var", "event_queue_var", "event_queue_loop_var"})
 MAX_FOLDED_PASSES = 10  # passes in a row for one object before it yields its worker
 EXCLUSIVE_TIMEOUT_S = 60.0  # a finalizer waits this long at most for a running pass to end
 EXCLUSIVE_POLL_S = 0.05
@@ -50,7 +52,7 @@ class Waker:
     standard library's Timer) meant a thread per ModelDeployment rolling out, 1,000 at 1,000.
     """
 
-    def __init__(self, workers: int = 4) -> None:
+    def __init__(self, workers: int = 8) -> None:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._due: dict[ObjectKey, _Due] = {}
@@ -81,12 +83,20 @@ class Waker:
             if self._heap[0][2] == key:
                 self._changed.notify()
 
-    def adopt_context(self, context: contextvars.Context) -> None:
-        """Run every look in (a copy of) `context`: kopf's operator-wide one, captured once at startup, has
-        what passes need (settings, the loop that posts Events). Without it each wake copies its caller's
-        context, which inside a kopf handler holds the cause of the event, body and all, until the look
-        runs: a body per pending look (hundreds of MiB at 1,000 ModelDeployments)."""
-        self._context = context
+    def adopt_context(self, source: contextvars.Context) -> None:
+        """Run every look in (a copy of) a context holding only what passes need from kopf: its settings and
+        the queue and loop that post Events (set per object by kopf, so `source` is a handler's context).
+        Without it each wake copies its caller's context, which inside a kopf handler also holds the cause of
+        the event, body and all, until the look runs: a body per pending look (hundreds of MiB at 1,000
+        ModelDeployments). Taken once, from the first source that has all of them."""
+        if self._context is not None:
+            return
+        wanted = {var: value for var, value in source.items() if var.name in KOPF_POSTING_VARS}
+        if len(wanted) == len(KOPF_POSTING_VARS):
+            fresh = contextvars.Context()
+            for var, value in wanted.items():
+                fresh.run(var.set, value)
+            self._context = fresh
 
     def look_now(self, key: ObjectKey, look: Look) -> None:
         """Run a pass in the caller's thread (kopf handlers), folded into one already running."""
