@@ -22,22 +22,19 @@ Nothing is asserted (tests/integration/test_operator_scale_smoke.py runs N=50 as
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from subprocess import Popen
 
 from mlops_operator.devcluster import ClusterConfig, LocalCluster
 from mlops_operator.kube import Kube, load_api_client
 from scale_floor import EndpointObjects, FloorRun, capture_children, run_floor
 from scale_load import Layout, apply_all, delete_all, operator_identity, prepare_cluster, update_wave
-from scale_support import AuditCounts, ProcessSampler, ReadinessTracker, audit_counts, percentile
+from scale_support import AuditCounts, ProcessSampler, ReadinessTracker, audit_counts, operator_process, percentile
 
 REPO = Path(__file__).resolve().parents[1]
 OPERATOR_USER = "system:serviceaccount:mlops-system:operator"
@@ -78,31 +75,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-@contextlib.contextmanager
-def _operator_process(kubeconfig: Path, resync: float, source: Path | None) -> Iterator[subprocess.Popen[bytes]]:
-    env = {
-        **os.environ,
-        "KUBECONFIG": str(kubeconfig),
-        "MLOPS_DRIFT_INTERVAL_SECONDS": str(resync),
-        "MLOPS_METRICS_PORT": "0",
-    }
+def _operator_process(kubeconfig: Path, resync: float, source: Path | None) -> AbstractContextManager[Popen[bytes]]:
+    env = {"KUBECONFIG": str(kubeconfig), "MLOPS_DRIFT_INTERVAL_SECONDS": str(resync), "MLOPS_METRICS_PORT": "0"}
     if source is not None:  # another checkout's operator (before/after a change), same harness
         env["PYTHONPATH"] = str(source)
-    log = tempfile.NamedTemporaryFile(prefix="operator-scale-", suffix=".log", delete=False)  # noqa: SIM115
-    argv = [sys.executable, "-m", "mlops_operator.cli.main", "operator", "--liveness", ""]
-    if os.environ.get("SCALE_OPERATOR_ARGV"):
-        argv = [sys.executable, *os.environ["SCALE_OPERATOR_ARGV"].split()]
-    process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    print(f"operator pid {process.pid}, log {log.name}", flush=True)
-    try:
-        yield process
-    finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+    return operator_process([sys.executable, "-m", "mlops_operator.cli.main", "operator", "--liveness", ""], env)
 
 
 @dataclass

@@ -13,7 +13,9 @@ def plot_ready(path: Path, timeline: list[tuple[float, int]], floor_available_at
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(7, 3.5))
-    times, counts = [t for t, _ in timeline], [n for _, n in timeline]
+    peak = max((n for _, n in timeline), default=0)
+    shown = timeline[: next((i + 1 for i, (_, n) in enumerate(timeline) if n == peak), len(timeline))]
+    times, counts = [t for t, _ in shown], [n for _, n in shown]  # up to all Ready: idle and waves follow
     axes.step(times, counts, where="post", label="operator: ModelDeployments Ready")
     floor = sorted(floor_available_at)
     axes.step(floor, range(1, len(floor) + 1), where="post", linestyle="--", label="floor: Deployments available")
