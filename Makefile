@@ -104,6 +104,12 @@ bench: $(STAMP) ## scoring server benchmark against azureml-inference-server-htt
 	hack/aml-venv.sh >/dev/null
 	$(BIN)/python bench/scoring.py
 
+.PHONY: bench-scale
+bench-scale: $(STAMP) ## the operator at N=1000 (native) and N=100 (azureml, fake ARM) against a plain client's floor
+	hack/controlplane/build.sh >/dev/null
+	$(BIN)/python bench/operator_scale.py --n 1000 --idle-seconds 180 --resync-seconds 60
+	$(BIN)/python bench/scale_azureml.py --n 100
+
 .PHONY: bench-metrics
 bench-metrics: $(STAMP) ## hot-path cost of the scoring metrics recorder vs prometheus-client multiprocess (prints the ratio)
 	PYTHONPATH=operator $(BIN)/python bench/scoring_metrics.py
