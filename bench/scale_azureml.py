@@ -75,6 +75,7 @@ def measure(args: argparse.Namespace, fake: FakeArm, cluster: LocalCluster) -> d
         fake.reset_log()
         time.sleep(args.idle_seconds)
         result["idle"] = fake.call_counts()
+        result["idle_paths"] = Counter(f"{r.method} {_shape(r.path)}" for r in fake.requests())
         start = time.monotonic()
         in_parallel(lambda i: kube.delete(API, "ModelDeployment", f"model-{i}", NAMESPACE), range(args.n), args.workers)
         gone = [(NAMESPACE, f"model-{i}") for i in range(args.n)]
@@ -84,6 +85,12 @@ def measure(args: argparse.Namespace, fake: FakeArm, cluster: LocalCluster) -> d
         sampler.stop()
     tracker.stop()
     return result
+
+
+def _shape(path: str) -> str:
+    """An ARM path with the names of endpoints, deployments, models and operations left out."""
+    parts = path.rsplit("/providers/Microsoft.MachineLearningServices/workspaces/", maxsplit=1)[-1].split("/")
+    return "/".join(p if i % 2 == 1 or i == 0 else "*" for i, p in enumerate(parts[1:], start=1))
 
 
 def _operator(fake: FakeArm, kubeconfig: Path, resync: float) -> Any:
@@ -161,6 +168,8 @@ def report(args: argparse.Namespace, result: dict[str, Any], floor_s: float) -> 
     print(f"create: {sum(create.values()) / args.n:.1f} ARM calls per ModelDeployment {dict(create)}")
     print(f"idle {args.idle_seconds:.0f}s ({resyncs:.1f} resyncs): {dict(idle)}")
     print(f"idle: {idle_reads / resyncs / resources:.2f} reads per Azure resource per resync, {idle_writes} writes")
+    for path, count in result["idle_paths"].most_common(8):
+        print(f"  {count / resyncs / args.n:5.2f} per ModelDeployment per resync: {path}")
     print(f"delete wave: {result['delete_s']:.1f}s; left in Azure: {result['left_in_azure'] or 'nothing'}")
     p99 = percentile(result["latencies"], 99)
     print(
