@@ -14,6 +14,7 @@ import time
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import MLOpsPlatform, MLOpsPlatformStatus, ModelDeployment, ModelDeploymentStatus
 from mlops_operator.api.v1alpha1.common import Condition
+from mlops_operator.backends.azureml.assets import RegisteredAssets
 from mlops_operator.backends.azureml.clients import AzureClients, AzureMetricsPolicy, Cloud
 from mlops_operator.backends.azureml.credentials import (
     CredentialFactory,
@@ -28,7 +29,7 @@ from mlops_operator.backends.azureml.platform import PlatformSteps, workspace_co
 from mlops_operator.backends.azureml.steps import StepResult, guarded, run_chain
 from mlops_operator.backends.base import Outcome
 from mlops_operator.backends.resolve import blocked
-from mlops_operator.conditions import ConditionType, Reason, Verdict, condition_set
+from mlops_operator.conditions import SUMMARIES, ConditionType, Reason, Verdict, condition_set
 from mlops_operator.config import OperatorSettings
 from mlops_operator.kube import Kube
 from mlops_operator.metrics import OperatorMetrics
@@ -65,6 +66,7 @@ class AzureMLBackend:
         self._clients: dict[str, AzureClients] = {}
         self._throttled: dict[str, tuple[float, str]] = {}
         self._endpoint_locks: dict[str, threading.Lock] = {}
+        self._assets = RegisteredAssets()
 
     def clients(self, platform: MLOpsPlatform) -> AzureClients:
         """SDK clients for a platform, rebuilt when its identity (or its credentials Secret) changes."""
@@ -191,7 +193,8 @@ class AzureMLBackend:
         ml = clients.ml(rg, ws)
         ledger = Ledger(current.operations, self._observe_operation)
         poll = self._settings.azure_poll_seconds
-        model = DeploymentSteps(clients, ml, md, workspace_id(azure.subscription_id, rg, ws), ledger, poll)
+        workspace = workspace_id(azure.subscription_id, rg, ws)
+        model = DeploymentSteps(clients, ml, md, workspace, ledger, poll, self._assets)
         model.log_lines = self._settings.azure_log_lines
         endpoint = EndpointSteps(self._kube, ml, md, azure.compute_name, ledger, poll)
         instance_type = str(md.spec.instance_type or platform.spec.default_instance_type)
@@ -251,7 +254,7 @@ def _skipped(conditions: tuple[ConditionType, ...]) -> Outcome:
         [
             Verdict(c, "Unknown", Reason.RECONCILE_SKIPPED, message, "Info")
             for c in conditions
-            if c != ConditionType.READY
+            if c not in SUMMARIES  # Ready and Stalled are derived from the others, never reported
         ]
     )
 

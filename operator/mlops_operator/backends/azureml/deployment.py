@@ -24,6 +24,7 @@ from azure.ai.ml.entities import (
 
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import ModelDeployment
+from mlops_operator.backends.azureml.assets import RegisteredAssets
 from mlops_operator.backends.azureml.clients import AzureClients
 from mlops_operator.backends.azureml.operations import (
     Ledger,
@@ -58,10 +59,18 @@ class DeploymentSteps:
     """Model, environment and online deployment of one ModelDeployment, for one pass."""
 
     def __init__(
-        self, clients: AzureClients, ml: Any, md: ModelDeployment, workspace_id: str, ledger: Ledger, poll: float
+        self,
+        clients: AzureClients,
+        ml: Any,
+        md: ModelDeployment,
+        workspace_id: str,
+        ledger: Ledger,
+        poll: float,
+        assets: RegisteredAssets | None = None,
     ) -> None:
         self.clients, self.ml, self.md, self.ledger, self.poll = clients, ml, md, ledger, poll
         self.workspace_id = workspace_id
+        self.assets = assets or RegisteredAssets()
         self.name, self.endpoint = str(md.metadata.name), md.spec.endpoint.name
         self.log_lines = 20
 
@@ -76,7 +85,9 @@ class DeploymentSteps:
         return ready(ConditionType.MODEL_READY, Reason.MODEL_REGISTERED, f"{message}; environment {env}")
 
     def _ensure_model(self, name: str, version: str, uri: str | None) -> str | StepResult:
-        if get_or_none(self.ml.models.get, name, version) is not None:
+        model_id = asset_id(self.workspace_id, "models", name, version)
+        if self.assets.known(model_id) or get_or_none(self.ml.models.get, name, version) is not None:
+            self.assets.remember(model_id)
             return f"model {name}:{version} registered"
         if uri is None:
             return failed(
@@ -93,6 +104,7 @@ class DeploymentSteps:
         path = uri.removeprefix("file://")  # a local path is uploaded through the workspace's default datastore
         with azure_errors():
             self.ml.models.create_or_update(Model(name=name, version=version, path=path, type="custom_model"))
+        self.assets.remember(model_id)
         return f"model {name}:{version} registered from {uri}"
 
     def _ensure_environment(self) -> str | StepResult:
@@ -104,7 +116,8 @@ class DeploymentSteps:
                 "spec.environment needs image, or name and version, on azureml",
             )
         name, version = ref
-        if get_or_none(self.ml.environments.get, name, version) is None:
+        env_id = asset_id(self.workspace_id, "environments", name, version)
+        if not self.assets.known(env_id) and get_or_none(self.ml.environments.get, name, version) is None:
             image = self.md.spec.environment.image
             if not image:
                 return failed(
@@ -114,6 +127,7 @@ class DeploymentSteps:
                 )
             with azure_errors():
                 self.ml.environments.create_or_update(Environment(name=name, version=version, image=image))
+        self.assets.remember(env_id)
         return f"{name}:{version}"
 
     def desired_shape(self, instance_type: str) -> dict[str, Any]:
