@@ -6,7 +6,8 @@ import time
 
 from mlops_operator.backends.azureml.assets import RegisteredAssets
 
-MODEL = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w/models/m/versions/1"
+WORKSPACE = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/w"
+MODEL = f"{WORKSPACE}/models/m/versions/1"
 
 
 def test_a_remembered_version_is_known_case_insensitively_and_others_are_not() -> None:
