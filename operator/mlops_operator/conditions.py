@@ -30,6 +30,7 @@ class ConditionType(StrEnum):
     COMPUTE_ATTACHED = "ComputeAttached"
     INSTANCE_TYPES_READY = "InstanceTypesReady"
     DELETION_BLOCKED = "DeletionBlocked"
+    ROLLED_OUT = "RolledOut"
     STALLED = "Stalled"
 
 
@@ -43,6 +44,7 @@ CONDITION_SETS: dict[tuple[str, str], tuple[ConditionType, ...]] = {
         T.ENDPOINT_READY,
         T.DEPLOYMENT_READY,
         T.TRAFFIC_APPLIED,
+        T.ROLLED_OUT,
         T.PROGRESSING,
         T.DEGRADED,
         T.STALLED,
@@ -144,6 +146,25 @@ class Reason(StrEnum):
     ENDPOINT_READY = "EndpointReady"
     DEPLOYMENT_FAILED = "DeploymentFailed"
     TRAFFIC_PENDING = "TrafficPending"
+    # Progressive rollouts (spec.rollout): one per phase, and the Events of its steps.
+    NO_ROLLOUT = "NoRollout"
+    ROLLOUT_PROGRESSING = "RolloutProgressing"
+    ROLLOUT_PAUSED = "RolloutPaused"
+    ROLLOUT_PROMOTING = "RolloutPromoting"
+    ROLLOUT_SUCCEEDED = "RolloutSucceeded"
+    ROLLED_BACK = "RolledBack"
+    ROLLOUT_FAILED = "RolloutFailed"
+    ROLLOUT_STEP = "RolloutStep"
+    ROLLOUT_CHECK_FAILED = "RolloutCheckFailed"
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """An Event a pass posts besides condition transitions (a rollout step entered, a check failed)."""
+
+    type: str  # Normal or Warning
+    reason: str
+    message: str
 
 
 @dataclass(frozen=True)

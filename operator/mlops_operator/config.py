@@ -38,6 +38,9 @@ class OperatorSettings(BaseSettings):
     )
     watch_timeout_seconds: int = Field(300, description="Server-side timeout of each watch request.")
     scoring_uid: int = Field(1000, description="User id the scoring containers run as.")
+    prometheus_url: str | None = Field(
+        None, description="Prometheus HTTP API the rollout gates query when a rollout names none."
+    )
     # Azure (backend azureml). Defaults point at the public cloud; set these for sovereign clouds or Azure Stack.
     azure_resource_manager: str | None = Field(
         None, description="ARM endpoint URL, e.g. https://management.usgovcloudapi.net; public Azure when empty."

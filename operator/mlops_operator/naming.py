@@ -23,6 +23,8 @@ ANNOTATION_APPLIED_HASH = f"{GROUP}/applied-hash"
 ANNOTATION_CONTENT_REVISION = f"{GROUP}/content-revision"
 # On an MLOpsPlatform: delete it even while ModelDeployments use it (they become Ready=False).
 ANNOTATION_FORCE_DELETE = f"{GROUP}/force-delete"
+# A command to a rollout (promote, resume, abort, retry); the operator removes it once acted on.
+ANNOTATION_ROLLOUT_ACTION = f"{GROUP}/rollout-action"
 
 KEYS_MOUNT_DIR = "/var/run/secrets/mlops.dev/keys"
 MODEL_MOUNT_DIR = "/var/azureml-app/model"

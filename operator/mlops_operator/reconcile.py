@@ -7,10 +7,11 @@ Nothing here knows about kopf; backends are chosen by the platform's `spec.backe
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeployment
+from mlops_operator import naming
+from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeployment, ModelDeploymentStatus
 from mlops_operator.api.v1alpha1.common import Condition, FailureRecord
 from mlops_operator.backends.base import Backend, FatalError, Outcome, PartialStatus, RetryableError
 from mlops_operator.backends.resolve import blocked, check_resources_fit, resolve_instance_type
@@ -27,6 +28,8 @@ from mlops_operator.conditions import (
     transitions,
     worth_an_event,
 )
+from mlops_operator.rollouts.driver import RolloutPass, with_rollout
+from mlops_operator.rollouts.machine import no_rollout_verdict
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,17 @@ class StatusUpdate:
     announced: tuple[Condition, ...] = ()
 
 
+RolloutRunner = Callable[[ModelDeployment], RolloutPass]
+
+
 def reconcile_deployment(
-    md: ModelDeployment, platform: MLOpsPlatform | None, backends: Mapping[str, Backend]
+    md: ModelDeployment,
+    platform: MLOpsPlatform | None,
+    backends: Mapping[str, Backend],
+    rollouts: RolloutRunner | None = None,
 ) -> Outcome:
-    """Desired vs observed for one ModelDeployment, through its platform's backend."""
+    """Desired vs observed for one ModelDeployment, through its platform's backend; a rollout's state is
+    decided first, so the endpoint this pass renders already carries its traffic."""
     problem = _platform_problem(md, platform, backends)
     if problem is not None:
         return Outcome([problem])
@@ -55,7 +65,38 @@ def reconcile_deployment(
     too_big = check_resources_fit(md, instance_type)
     if too_big is not None:
         return Outcome([too_big])
-    return _guarded(lambda: backend.reconcile_deployment(md, platform))
+    rollout = (rollouts or _without_rollouts)(md)
+    served = with_rollout(md, rollout.status) if rollout.status else md
+    return _with_rollout(_guarded(lambda: backend.reconcile_deployment(served, platform)), rollout)
+
+
+def _without_rollouts(md: ModelDeployment) -> RolloutPass:
+    """For callers with no rollout driver (scripts, tests): a spec.rollout cannot progress without one."""
+    if md.spec.rollout is None:
+        return RolloutPass(no_rollout_verdict(), None, [], None, False)
+    verdict = Verdict(ConditionType.ROLLED_OUT, "False", Reason.ROLLOUT_FAILED, "no rollout driver", "Error")
+    return RolloutPass(verdict, None, [], None, False)
+
+
+def _with_rollout(outcome: Outcome, rollout: RolloutPass) -> Outcome:
+    """The backend's outcome plus the rollout's verdict, status, Events and next look (a new Outcome)."""
+    status = outcome.status
+    if rollout.status is not None or rollout.verdict.reason == Reason.NO_ROLLOUT:
+        base = status if isinstance(status, ModelDeploymentStatus) else ModelDeploymentStatus()
+        status = base.model_copy()
+        status.rollout = rollout.status  # None clears a rollout whose spec.rollout was removed
+    requeue = outcome.requeue_after
+    if rollout.requeue_after is not None:
+        requeue = min(requeue or rollout.requeue_after, rollout.requeue_after)
+    consumed = [naming.ANNOTATION_ROLLOUT_ACTION] if rollout.consumed_action else []
+    return replace(
+        outcome,
+        verdicts=[*outcome.verdicts, rollout.verdict],
+        status=status,
+        requeue_after=requeue,
+        events=[*outcome.events, *rollout.events],
+        consumed_annotations=[*outcome.consumed_annotations, *consumed],
+    )
 
 
 def _platform_problem(

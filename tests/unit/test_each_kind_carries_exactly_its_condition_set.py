@@ -16,6 +16,7 @@ DEPLOYMENT_SET = [
     "EndpointReady",
     "DeploymentReady",
     "TrafficApplied",
+    "RolledOut",
     "Progressing",
     "Degraded",
     "Stalled",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from mlops_operator.api.v1alpha1 import MLOpsPlatform, MLOpsPlatformStatus, ModelDeployment, ModelDeploymentStatus
-from mlops_operator.conditions import Verdict
+from mlops_operator.conditions import Announcement, Verdict
 
 # A typed partial status: only the fields a backend set explicitly are written (pydantic's `model_fields_set`),
 # and a misspelt field is an error here instead of being silently dropped by the API server.
@@ -33,6 +33,8 @@ class Outcome:
     status: PartialStatus | None = None
     requeue_after: float | None = None
     wake: list[ObjectKey] = field(default_factory=list)
+    events: list[Announcement] = field(default_factory=list)
+    consumed_annotations: list[str] = field(default_factory=list)  # commands acted on: the caller removes them
 
 
 class RetryableError(Exception):

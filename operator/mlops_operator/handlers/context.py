@@ -13,6 +13,7 @@ from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.wakeup import Waker
 from mlops_operator.kube import Kube, load_api_client
 from mlops_operator.metrics import OperatorMetrics
+from mlops_operator.rollouts.driver import RolloutDriver
 
 if TYPE_CHECKING:
     from mlops_operator.backends.azureml import CredentialFactory
@@ -87,6 +88,7 @@ class OperatorContext:
     dependents: Dependents = field(default_factory=Dependents)
     waker: Waker = field(default_factory=Waker)
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
+    rollouts: RolloutDriver | None = None  # None: a spec.rollout cannot progress (some unit tests)
 
 
 def build_context(
@@ -106,4 +108,5 @@ def build_context(
         return AzureMLBackend(kube, settings, credential_factory, metrics)
 
     backends = LazyBackends({"native": lambda: NativeBackend(kube, settings), "azureml": azureml})
-    return OperatorContext(kube=kube, settings=settings, backends=backends, metrics=metrics)
+    rollouts = RolloutDriver(kube, settings.prometheus_url)
+    return OperatorContext(kube=kube, settings=settings, backends=backends, rollouts=rollouts, metrics=metrics)

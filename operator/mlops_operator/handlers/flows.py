@@ -18,7 +18,7 @@ from mlops_operator.api.problems import InvalidResourceError, parse_resource
 from mlops_operator.api.v1alpha1 import API_VERSION, Condition, MLOpsPlatform, ModelDeployment
 from mlops_operator.backends.base import FatalError, ObjectKey, Outcome, RetryableError
 from mlops_operator.backends.resolve import blocked
-from mlops_operator.conditions import ConditionType, Reason, Verdict
+from mlops_operator.conditions import Announcement, ConditionType, Reason, Verdict
 from mlops_operator.handlers.context import OperatorContext
 from mlops_operator.kube import KubeError
 from mlops_operator.logs import reconcile_scope
@@ -130,8 +130,12 @@ def _deployment_pass(ctx: OperatorContext, body: dict[str, Any]) -> float | None
     except InvalidResourceError as exc:
         return _write(ctx, body, "native", Outcome([blocked(Reason.INVALID_SPEC, str(exc))]))
     platform = get_platform(ctx, md.spec.platform_ref.name)
-    outcome = reconcile_deployment(md, platform, ctx.backends)
+    outcome = reconcile_deployment(md, platform, ctx.backends, ctx.rollouts.run if ctx.rollouts else None)
     delay = _write(ctx, body, platform.spec.backend if platform else "native", outcome)
+    _post(body, outcome.events)
+    if outcome.consumed_annotations:
+        patch = {"metadata": {"annotations": dict.fromkeys(outcome.consumed_annotations)}}
+        ctx.kube.patch_merge(API_VERSION, "ModelDeployment", str(md.metadata.name), md.metadata.namespace, patch)
     for sibling in outcome.wake:
         wake(ctx, sibling)
     return delay
@@ -236,6 +240,15 @@ def _announce(body: dict[str, Any], condition: Condition) -> None:
         kopf.event(cast(kopf.Body, body), type=kind, reason=condition.reason, message=message)
     except LookupError:  # a pass run outside a running operator (a script, a test) has no poster: log it
         log.info("%s %s: %s %s", body["kind"], body["metadata"]["name"], condition.reason, message)
+
+
+def _post(body: dict[str, Any], events: list[Announcement]) -> None:
+    """Events a pass announces besides condition transitions (best effort, like `_announce`)."""
+    for event in events:
+        try:
+            kopf.event(cast(kopf.Body, body), type=event.type, reason=event.reason, message=event.message[:1000])
+        except LookupError:
+            log.info("%s %s: %s %s", body["kind"], body["metadata"]["name"], event.reason, event.message)
 
 
 def _write(ctx: OperatorContext, body: dict[str, Any], backend: str, outcome: Outcome) -> float | None:

@@ -54,6 +54,7 @@ def test_unsupported_settings_block_the_deployment_with_feature_unsupported(spec
         "EndpointReady",
         "DeploymentReady",
         "TrafficApplied",
+        "RolledOut",
         "Progressing",
         "Degraded",
         "Stalled",

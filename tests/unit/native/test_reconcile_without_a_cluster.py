@@ -60,6 +60,7 @@ HEALTHY = Outcome(
         Verdict(ConditionType.ENDPOINT_READY, "True", "EndpointReady"),
         Verdict(ConditionType.DEPLOYMENT_READY, "True", "DeploymentAvailable"),
         Verdict(ConditionType.TRAFFIC_APPLIED, "True", "TrafficApplied"),
+        Verdict(ConditionType.ROLLED_OUT, "True", "NoRollout"),
         Verdict(ConditionType.DEGRADED, "False", "Healthy"),
     ],
     status=ModelDeploymentStatus(scoring_uri="http://x/score"),

@@ -19,6 +19,7 @@ from mlops_operator.api.v1alpha1.common import (
     ResourceRequirements,
     cel,
 )
+from mlops_operator.api.v1alpha1.rollout import RolloutSpec, RolloutStatus
 
 # Azure ML names endpoints and deployments with 3-32 letters, digits and dashes, starting with a letter.
 AML_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
@@ -205,6 +206,13 @@ class ModelDeploymentSpec(CamelModel):
     environment_variables: dict[str, str] = Field(
         default_factory=dict, description="Extra environment variables of the scoring container."
     )
+    rollout: RolloutSpec | None = Field(
+        None,
+        description=(
+            "Progressive delivery: reach `traffic` from the baseline in steps checked by metric gates, rolling "
+            "back on failure. spec.traffic stays the destination; the steps are in status.rollout."
+        ),
+    )
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ModelDeploymentSpec:
@@ -257,6 +265,7 @@ class ModelDeploymentStatus(CamelModel):
         default_factory=dict, description="Azure long-running operations in flight, by step (resumable)."
     )
     last_failure: FailureRecord | None = Field(None, description="The last failure, until the next success.")
+    rollout: RolloutStatus | None = Field(None, description="The progressive rollout of spec.rollout, if any.")
 
 
 class ModelDeployment(CamelModel):

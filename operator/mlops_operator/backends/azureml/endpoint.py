@@ -104,7 +104,7 @@ class EndpointSteps:
         }
 
     def members(self) -> Endpoint:
-        return endpoint_members(self.kube, self.namespace, self.name)
+        return endpoint_members(self.kube, self.namespace, self.name, me=self.md)
 
     def _ensure_keys(self) -> str:
         """The endpoint keys in a Secret: copied once from Azure, then only its owners are kept current."""

@@ -111,7 +111,9 @@ class NativeBackend:
     ) -> EndpointState:
         """Apply the endpoint's shared objects, rendered from all of its members."""
         namespace, name = str(md.metadata.namespace), str(md.metadata.name)
-        endpoint = endpoint_members(self._kube, namespace, md.spec.endpoint.name, without=name if leaving else None)
+        endpoint = endpoint_members(
+            self._kube, namespace, md.spec.endpoint.name, without=name if leaving else None, me=None if leaving else md
+        )
         gateway = platform.spec.native.gateway if platform else None
         keys = md.spec.endpoint.auth_mode == "key"
         return self._endpoints.reconcile(endpoint, gateway, with_keys=keys, draining=leaving)

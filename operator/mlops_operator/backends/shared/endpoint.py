@@ -9,17 +9,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mlops_operator import naming
+from mlops_operator.api.v1alpha1 import ModelDeployment
 from mlops_operator.backends.base import ObjectKey
 from mlops_operator.backends.shared.apply import apply_if_changed, needs_apply, stamped
 from mlops_operator.kube import Kube
 from mlops_operator.render.endpoint import Endpoint, EndpointMember, render_keys_secret, render_keys_secret_metadata
+from mlops_operator.render.rollout_traffic import MemberTraffic, effective_split, member_from_item
 
 KeysSource = Callable[[], tuple[str, str]]
 
 
-def endpoint_members(kube: Kube, namespace: str, endpoint: str, without: str | None = None) -> Endpoint:
-    """All live ModelDeployments of an endpoint (deleting ones and `without` excluded), sorted by name."""
-    members = []
+def endpoint_members(
+    kube: Kube, namespace: str, endpoint: str, without: str | None = None, me: ModelDeployment | None = None
+) -> Endpoint:
+    """All live ModelDeployments of an endpoint (deleting ones and `without` excluded), sorted by name, with
+    the traffic in force: a candidate of a rollout at its rollout's share, its baseline carrying the rest.
+
+    `me`, the deployment whose pass this is, counts as this pass leaves it (its new rollout state)."""
+    listed: list[tuple[str, str, tuple[int, int], MemberTraffic | None]] = []
     selector = f"spec.endpoint.name={endpoint}"  # a selectable field of the CRD
     for item in kube.list("mlops.dev/v1alpha1", "ModelDeployment", namespace, field_selector=selector):
         meta, spec = item["metadata"], item.get("spec", {})
@@ -27,9 +34,20 @@ def endpoint_members(kube: Kube, namespace: str, endpoint: str, without: str | N
             continue
         if meta["name"] == without:
             continue
-        traffic, mirror = int(spec.get("traffic", 0)), int(spec.get("mirrorTraffic", 0))
-        members.append(EndpointMember(meta["name"], meta["uid"], traffic, mirror))
+        view = _own_view(me) if me is not None and me.metadata.name == meta["name"] else member_from_item(item)
+        raw = (int(spec.get("traffic", 0)), int(spec.get("mirrorTraffic", 0)))
+        listed.append((meta["name"], meta["uid"], raw, view))
+    views = [view for *_, view in listed if view is not None]
+    split = effective_split(views)
+    # A member whose spec does not parse keeps its raw numbers (its pass reports InvalidSpec).
+    members = [EndpointMember(name, uid, split.get(name, raw[0]), raw[1]) for name, uid, raw, _ in listed]
     return Endpoint(endpoint, namespace, tuple(sorted(members, key=lambda m: m.name)))
+
+
+def _own_view(md: ModelDeployment) -> MemberTraffic:
+    status = md.status
+    recorded = (status.traffic.get(str(md.metadata.name), 0) if status else 0) or 0
+    return MemberTraffic(str(md.metadata.name), md.spec, status.rollout if status else None, recorded)
 
 
 def siblings_to_wake(endpoint: Endpoint, me: str, recorded: object, in_force: object) -> list[ObjectKey]:
