@@ -12,9 +12,17 @@ from kopf.testing import KopfRunner
 from native_backend.helpers import apply_platform, start_operator
 
 from mlops_operator.devcluster import LocalCluster
+from mlops_operator.devcluster.gateway import (
+    Traefik,
+    apply_gateway,
+    apply_gateway_class,
+    apply_manifest,
+    find_traefik,
+)
 from mlops_operator.kube import Kube, load_api_client
 
 REPO = Path(__file__).resolve().parents[3]
+GATEWAY, GATEWAY_NAMESPACE = "mlops-gateway", "mlops-system"
 
 
 @pytest.fixture(scope="session")
@@ -49,3 +57,15 @@ def real_operator(real_cluster: LocalCluster, real_kube: Kube) -> Iterator[KopfR
         os.environ.clear()
         os.environ.update(saved)
     assert runner.exception is None, runner.exception
+
+
+@pytest.fixture(scope="module")
+def traefik(real_cluster: LocalCluster, real_kube: Kube) -> Iterator[Traefik]:
+    with Traefik(real_cluster, find_traefik()).start() as running:
+        apply_manifest(real_cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GATEWAY_NAMESPACE}})
+        apply_gateway_class(real_cluster)
+        apply_gateway(real_cluster, running, GATEWAY, GATEWAY_NAMESPACE)
+        running.wait_gateway(real_cluster, GATEWAY, GATEWAY_NAMESPACE, timeout=30)
+        apply_platform(real_kube, native={"gateway": {"name": GATEWAY, "namespace": GATEWAY_NAMESPACE}})
+        yield running
+    apply_platform(real_kube)

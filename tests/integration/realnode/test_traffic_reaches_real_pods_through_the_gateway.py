@@ -13,43 +13,26 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gateway.traffic import Caller, Load
-from native_backend.helpers import apply_platform, wait_condition
+from native_backend.helpers import wait_condition
 from polling import wait_for
 
 from mlops_operator.devcluster import LocalCluster
 from mlops_operator.devcluster.gateway import (
     Traefik,
-    apply_gateway,
-    apply_gateway_class,
-    apply_manifest,
-    find_traefik,
 )
 from mlops_operator.kube import Kube
 
 from .test_model_deployments_run_real_pods import ROW, _deployment, _model_files
 
-GATEWAY, GATEWAY_NAMESPACE = "mlops-gateway", "mlops-system"
 BODY = json.dumps({"data": [ROW]}).encode()
 LOAD_SECONDS, LOAD_THREADS, LOAD_MAX = 20.0, 4, 20_000
 pytestmark = [pytest.mark.traffic, pytest.mark.usefixtures("real_operator")]
-
-
-@pytest.fixture(scope="module")
-def traefik(real_cluster: LocalCluster, real_kube: Kube) -> Iterator[Traefik]:
-    with Traefik(real_cluster, find_traefik()).start() as running:
-        apply_manifest(real_cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GATEWAY_NAMESPACE}})
-        apply_gateway_class(real_cluster)
-        apply_gateway(real_cluster, running, GATEWAY, GATEWAY_NAMESPACE)
-        running.wait_gateway(real_cluster, GATEWAY, GATEWAY_NAMESPACE, timeout=30)
-        apply_platform(real_kube, native={"gateway": {"name": GATEWAY, "namespace": GATEWAY_NAMESPACE}})
-        yield running
-    apply_platform(real_kube)
 
 
 def _blue_green(

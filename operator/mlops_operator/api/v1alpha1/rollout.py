@@ -78,7 +78,7 @@ class MetricGate(CamelModel):
     min: float | None = Field(None, description="The check fails when the candidate's value is below this.")
     max_relative_to_baseline: float | None = Field(
         None,
-        gt=0,
+        ge=0.01,
         le=1000,
         description="The check fails when the candidate's value exceeds this factor times the baseline's.",
     )
