@@ -23,8 +23,9 @@ ANNOTATION_APPLIED_HASH = f"{GROUP}/applied-hash"
 ANNOTATION_CONTENT_REVISION = f"{GROUP}/content-revision"
 # On an MLOpsPlatform: delete it even while ModelDeployments use it (they become Ready=False).
 ANNOTATION_FORCE_DELETE = f"{GROUP}/force-delete"
-# A command to a rollout (promote, resume, abort, retry); the operator removes it once acted on.
-ANNOTATION_ROLLOUT_ACTION = f"{GROUP}/rollout-action"
+# A command to a rollout (promote, resume, abort, retry); the operator removes it once acted on. Not under
+# `mlops.dev/`: kopf leaves annotations under its own storage prefix out of the diff, so no update would fire.
+ANNOTATION_ROLLOUT_ACTION = f"rollout.{GROUP}/action"
 
 KEYS_MOUNT_DIR = "/var/run/secrets/mlops.dev/keys"
 MODEL_MOUNT_DIR = "/var/azureml-app/model"

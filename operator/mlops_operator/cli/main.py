@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "wait": ("mlops_operator.cli.wait", "wait until a ModelDeployment is Ready at its generation (a CI gate)"),
     "smoke": ("mlops_operator.cli.smoke", "POST a request file to a deployment's scoring URI; latency and answer"),
     "promote": ("mlops_operator.cli.promote", "shift an endpoint's traffic to a deployment in steps"),
+    "abort": ("mlops_operator.cli.abort", "abort (or retry) a deployment's progressive rollout"),
     "completion": ("mlops_operator.cli.completion", "print a bash or zsh completion script"),
     "crds": ("mlops_operator.cli.crds", "write or check the CRDs generated from the API models"),
     "version": ("mlops_operator.cli.version", "print the version"),

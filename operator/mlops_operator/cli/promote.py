@@ -2,6 +2,13 @@
 
   mlopsctl promote diabetes --to green --steps 10,50,100 --interval 60s -n models
   mlopsctl promote diabetes --to green --print > traffic-steps.yaml      # for a GitOps commit
+  mlopsctl promote diabetes --to green                # green has a rollout under way: promote it now
+  mlopsctl promote diabetes --to green --next-step    # end a rollout step that waits for a human
+
+When --to has a progressive rollout under way (spec.rollout, status.rollout Progressing, Paused or
+Promoting), promote does not patch any spec: it asks the operator, with the `rollout.mlops.dev/action`
+annotation, to skip the remaining steps (or, with --next-step, to end the current one), and waits until
+the rollout Succeeded (or the step ended).
 
 Each step gives --to its percentage and shares the rest among the other deployments of the endpoint in
 proportion to their current traffic, so every step sums to 100 (the operator refuses other sums). A step
@@ -28,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlops_operator.api.v1alpha1 import API_VERSION
 from mlops_operator.cli import resources as res
+from mlops_operator.cli.rollout_action import act, has_active_rollout
 from mlops_operator.cli.wait import duration
 
 if TYPE_CHECKING:
@@ -58,6 +66,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--step-timeout", type=duration, default=300.0, help="limit for one step (default 5m)")
     res.add_connection_arguments(parser)
     parser.add_argument("--print", action="store_true", help="print the patches (YAML) instead of applying them")
+    parser.add_argument(
+        "--next-step", action="store_true", help="a rollout under way: end its current step instead of all of them"
+    )
 
 
 def _shares(weights: dict[str, int], total: int) -> dict[str, int]:
@@ -182,6 +193,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _promote(kube: Kube, args: argparse.Namespace, items: list[dict[str, Any]]) -> int:
+    target = next((i for i in items if i["metadata"]["name"] == args.to), None)
+    if target is not None and has_active_rollout(target) and not args.print:
+        action = "resume" if args.next_step else "promote"
+        return act(kube, args.namespace, args.to, action, args.step_timeout)
     current = {i["metadata"]["name"]: int(i["spec"].get("traffic", 0)) for i in items}
     mirrored = {i["metadata"]["name"]: int(i["spec"].get("mirrorTraffic", 0)) for i in items}
     splits = plan(current, args.to, args.steps)

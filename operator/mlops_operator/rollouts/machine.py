@@ -98,13 +98,13 @@ def _start(inputs: RolloutInputs) -> RolloutStatus:
 
 
 def _act(inputs: RolloutInputs, state: RolloutStatus, decision: RolloutDecision, action: RolloutAction) -> None:
-    """A command from the `mlops.dev/rollout-action` annotation (`mlopsctl promote` / `abort`)."""
+    """A command from the `rollout.mlops.dev/action` annotation (`mlopsctl promote` / `abort`)."""
     if action == "abort":
-        _stop(state, "RolledBack", inputs, "aborted by request (mlops.dev/rollout-action=abort)", result="Aborted")
+        _stop(state, "RolledBack", inputs, "aborted by request (rollout.mlops.dev/action=abort)", result="Aborted")
     elif action == "promote":
         _end_step(state, inputs, "Promoted")
         state.phase, state.traffic, state.step = "Promoting", inputs.target, len(inputs.spec.steps)
-        state.message = "promoting by request (mlops.dev/rollout-action=promote)"
+        state.message = "promoting by request (rollout.mlops.dev/action=promote)"
     elif action == "resume" and _entered(inputs.spec, state):
         _next_step(inputs, state, decision)
 

@@ -31,7 +31,7 @@ class RolloutStep(CamelModel):
         le=86400,
         description=(
             "Seconds the step is held once its traffic is in force (and, with gates, once a check passed). "
-            "Empty: the step waits for `mlopsctl promote --step` (annotation `mlops.dev/rollout-action: resume`)."
+            "Empty: the step waits for `mlopsctl promote --step` (annotation `rollout.mlops.dev/action: resume`)."
         ),
     )
 
