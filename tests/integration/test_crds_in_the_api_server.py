@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = REPO_ROOT / "crds"
-EXAMPLES = sorted((REPO_ROOT / "examples").glob("*.yaml"))
+EXAMPLES = sorted([*(REPO_ROOT / "examples").glob("*.yaml"), *(REPO_ROOT / "examples" / "rollouts").glob("*.yaml")])
 GROUP, VERSION, PLURAL = "mlops.dev", "v1alpha1", "modeldeployments"
 OUR_CRDS = {"modeldeployments.mlops.dev", "mlopsplatforms.mlops.dev"}
 
@@ -75,6 +75,40 @@ BAD_DEPLOYMENTS = {
     "a string where a number belongs": (
         with_spec(instanceCount="two"),
         "spec.instanceCount in body must be of type integer",
+    ),
+    "a rollout gate without a threshold": (
+        with_spec(
+            rollout={
+                "baseline": "b",
+                "steps": [{"traffic": 10}],
+                "analysis": {"gates": [{"name": "e", "metric": "errorRatio"}]},
+            }
+        ),
+        "a gate needs a threshold: max, min or maxRelativeToBaseline",
+    ),
+    "a rollout gate with a metric and a query": (
+        with_spec(
+            rollout={
+                "baseline": "b",
+                "steps": [{"traffic": 10}],
+                "analysis": {"gates": [{"name": "e", "metric": "errorRatio", "query": "up", "max": 1}]},
+            }
+        ),
+        "a gate has either metric (built in) or query (PromQL), not both",
+    ),
+    "rollout steps repeating a share": (
+        with_spec(rollout={"baseline": "b", "steps": [{"traffic": 10}, {"traffic": 10}]}),
+        "rollout.steps traffic must be distinct (and increasing)",
+    ),
+    "an unknown built-in metric": (
+        with_spec(
+            rollout={
+                "baseline": "b",
+                "steps": [{"traffic": 10}],
+                "analysis": {"gates": [{"name": "e", "metric": "errors", "max": 1}]},
+            }
+        ),
+        'spec.rollout.analysis.gates[0].metric: Unsupported value: "errors"',
     ),
 }
 
