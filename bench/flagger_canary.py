@@ -69,6 +69,9 @@ FAST_PROBE = {"initialDelay": 1, "period": 1, "timeout": 2, "successThreshold": 
 NO_TRACKING = {"flagger.app/config-tracking": "disabled"}
 TERMINAL = {"Succeeded", "Failed"}
 FLAGGER_VERSION = "v1.36.1"
+# What our pod template needs changed for Flagger v1.36.1 (docs/flagger-notes.md): preStop `sleep` becomes an
+# exec of the image's python; the binaryData (model) ConfigMaps are not config-tracked.
+WORKAROUNDS = ("prestop-exec", "untracked-binary-configmaps")
 VERSIONS = {  # the answers' azureml-model-deployment header names the version that served them
     "v1": {"name": "diabetes-v1", "model": "1", "code": "sklearn-diabetes-code"},
     "v2": {"name": "diabetes-v2", "model": "2", "code": "sklearn-diabetes-code"},
@@ -106,6 +109,7 @@ class Settings:
     max_requests_per_thread: int
     scrape_interval: str
     warmup_seconds: float
+    workarounds: list[str]
 
 
 class HostCaller(Caller):
@@ -149,7 +153,7 @@ def another_real_node_running() -> list[int]:
     return pids
 
 
-def deployment(image: str, version: dict[str, str]) -> dict[str, Any]:
+def deployment(image: str, version: dict[str, str], prestop_exec: bool = True) -> dict[str, Any]:
     """The Deployment our operator renders for the ModelDeployment `diabetes` at `version` (model version,
     score.py ConfigMap, the name its answers carry in azureml-model-deployment), minus what ties it to the
     operator: no owner reference, its own managed-by label, and a selector of the one label Flagger rewrites
@@ -181,16 +185,18 @@ def deployment(image: str, version: dict[str, str]) -> dict[str, Any]:
     # (Kubernetes 1.29+): the primary's preStop would be empty and the API server refuses the Deployment.
     # The same drain as an exec of the image's python (docs/flagger-notes.md).
     [container] = body["spec"]["template"]["spec"]["containers"]
+    if not prestop_exec:
+        return body
     seconds = container["lifecycle"]["preStop"]["sleep"]["seconds"]
     container["lifecycle"] = {"preStop": {"exec": {"command": ["python", "-c", f"import time; time.sleep({seconds})"]}}}
     return body
 
 
-def model_files(kube: Kube) -> str:
+def model_files(kube: Kube, untrack_binary: bool = True) -> str:
     """Code and model ConfigMaps (the model ones untracked by Flagger: see docs/flagger-notes.md), the bad
     score.py, and the endpoint keys Secret; returns the primary key."""
     for body in model_configmaps(REPO / "examples", NAMESPACE):
-        if "binaryData" in body:
+        if "binaryData" in body and untrack_binary:
             body["metadata"]["annotations"] = dict(NO_TRACKING)
         kube.create(body)
     bad = {"name": VERSIONS["bad"]["code"], "namespace": NAMESPACE}
@@ -374,6 +380,14 @@ def parse_settings() -> tuple[Settings, Path]:
     parser.add_argument("--rate-per-thread", type=float, default=50.0, help="requests/s per thread (default 50)")
     parser.add_argument("--max-seconds", type=float, default=300.0, help="bound of each scenario's load (300)")
     parser.add_argument("--max-requests-per-thread", type=int, default=20_000, help="bound per thread (20000)")
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        choices=WORKAROUNDS,
+        help="leave a workaround out to reproduce the incompatibility it avoids (docs/flagger-notes.md); "
+        "the run then stops after Flagger's initialisation",
+    )
     parser.add_argument("--logs", type=Path, default=Path("/tmp/flagger-bench-logs"), help="Flagger's etc. logs")
     args = parser.parse_args()
     settings = Settings(
@@ -382,6 +396,7 @@ def parse_settings() -> tuple[Settings, Path]:
         metric_interval=args.metric_interval, replicas=1, threads=args.threads,
         rate_per_thread=args.rate_per_thread, max_seconds=args.max_seconds,
         max_requests_per_thread=args.max_requests_per_thread, scrape_interval="1s", warmup_seconds=5.0,
+        workarounds=[w for w in WORKAROUNDS if w not in args.without],
     )  # fmt: skip
     return settings, args.logs
 
@@ -435,9 +450,10 @@ def run(cluster: LocalCluster, assets: Path, settings: Settings, result: dict[st
     prometheus = start_prometheus(cluster, settings)
     k.kube.create({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE}})
     wait_default_service_account(k.kube)
-    key = model_files(k.kube)
+    key = model_files(k.kube, untrack_binary="untracked-binary-configmaps" in settings.workarounds)
+    prestop_exec = "prestop-exec" in settings.workarounds
     image = cluster.images.scoring
-    k.kube.create(deployment(image, VERSIONS["v1"]))
+    k.kube.create(deployment(image, VERSIONS["v1"], prestop_exec))
     template = metric_template()
     template["spec"]["provider"]["address"] = prometheus.url
     k.kube.create(template)
@@ -448,6 +464,14 @@ def run(cluster: LocalCluster, assets: Path, settings: Settings, result: dict[st
     flagger = start_flagger(cluster, assets, prometheus)
     result["flagger_argv"] = [a for a in flagger.argv[1:] if "kubeconfig" not in a and "-port" not in a]
     watch = Watch(k, flagger)
+    if set(settings.workarounds) != set(WORKAROUNDS):
+        try:  # reproducing an incompatibility: what Flagger says, and stop
+            result["init_phase"] = watch.until({"Initialized", "Failed"}, 150)
+        except TimeoutError:
+            result["init_phase"] = watch.last[0] if watch.last else None
+        result["init_changes"] = watch.changes
+        result["flagger_events"] = canary_events(k)
+        return
     if watch.until({"Initialized", "Failed"}, 240) != "Initialized":
         raise RuntimeError(f"Canary initialisation failed:\n{flagger.log_tail(60)}")
     result["seconds_to_initialized"] = round(time.monotonic() - watch.t0, 2)
@@ -459,10 +483,17 @@ def run(cluster: LocalCluster, assets: Path, settings: Settings, result: dict[st
 
     for scenario, version in (("healthy", "v2"), ("bad", "bad")):
         log(f"scenario {scenario}: {VERSIONS[version]}")
-        template = deployment(image, VERSIONS[version])["spec"]["template"]
+        template = deployment(image, VERSIONS[version], prestop_exec)["spec"]["template"]
         result[scenario] = rollout(k, settings, traefik.web_port, key, template, flagger)
+    result["flagger_events"] = canary_events(k)
+
+
+def canary_events(k: Cluster) -> list[str]:
+    """The Canary's events, oldest first, with how often each was seen."""
     events = sorted(k.kube.list("v1", "Event", NAMESPACE), key=lambda e: e.get("lastTimestamp") or "")
-    result["flagger_events"] = [e["message"] for e in events if e.get("involvedObject", {}).get("kind") == "Canary"]
+    return [
+        f"{e['message']} (x{e.get('count', 1)})" for e in events if e.get("involvedObject", {}).get("kind") == "Canary"
+    ]
 
 
 def keep_logs(cluster: LocalCluster, logs: Path) -> None:
