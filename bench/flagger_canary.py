@@ -471,6 +471,7 @@ def run(cluster: LocalCluster, assets: Path, settings: Settings, result: dict[st
             result["init_phase"] = watch.last[0] if watch.last else None
         result["init_changes"] = watch.changes
         result["flagger_events"] = canary_events(k)
+        result["primary"] = primary_state(k)
         return
     if watch.until({"Initialized", "Failed"}, 240) != "Initialized":
         raise RuntimeError(f"Canary initialisation failed:\n{flagger.log_tail(60)}")
@@ -486,6 +487,20 @@ def run(cluster: LocalCluster, assets: Path, settings: Settings, result: dict[st
         template = deployment(image, VERSIONS[version], prestop_exec)["spec"]["template"]
         result[scenario] = rollout(k, settings, traefik.web_port, key, template, flagger)
     result["flagger_events"] = canary_events(k)
+
+
+def primary_state(k: Cluster) -> dict[str, Any]:
+    """The primary's pods (how their scoring container last ended) and the ConfigMaps Flagger copied for it."""
+    pods = k.kube.list("v1", "Pod", NAMESPACE, f"{SELECTOR_LABEL}={NAME}-primary")
+    states = []
+    for pod in pods:
+        for status in pod.get("status", {}).get("containerStatuses", []):
+            ended = status.get("lastState", {}).get("terminated") or status.get("state", {}).get("terminated") or {}
+            message = (ended.get("message") or "")[-600:]
+            states.append({"pod": pod["metadata"]["name"], "ready": status.get("ready"), "last_message": message})
+    maps = k.kube.list("v1", "ConfigMap", NAMESPACE)
+    copies = {m["metadata"]["name"]: sorted({**m.get("data", {}), **m.get("binaryData", {})}) for m in maps}
+    return {"pods": states, "configmaps": {name: keys for name, keys in copies.items() if name.endswith("-primary")}}
 
 
 def canary_events(k: Cluster) -> list[str]:
