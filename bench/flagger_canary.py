@@ -68,6 +68,7 @@ BODY = json.dumps({"data": [ROW]}).encode()
 FAST_PROBE = {"initialDelay": 1, "period": 1, "timeout": 2, "successThreshold": 1, "failureThreshold": 30}
 NO_TRACKING = {"flagger.app/config-tracking": "disabled"}
 TERMINAL = {"Succeeded", "Failed"}
+TAIL_SECONDS = 8.0  # load after the terminal phase: the scaled-down pods' preStop drain (5 s) and exit
 FLAGGER_VERSION = "v1.36.1"
 # What our pod template needs changed for Flagger v1.36.1 (docs/flagger-notes.md): preStop `sleep` becomes an
 # exec of the image's python; the binaryData (model) ConfigMaps are not config-tracked.
@@ -339,10 +340,11 @@ def rollout(
         watch.until({"Progressing"}, budget)
         phase = watch.until(TERMINAL, budget - (time.monotonic() - watch.t0))
         done = time.monotonic() - watch.t0
-        time.sleep(2.0)  # answers already in flight when the phase changed
+        time.sleep(TAIL_SECONDS)  # Flagger scales the old pods down at that phase: they drain meanwhile
     all_answers = load.merged().answers
     window = [(at - watch.t0, a) for at, a in all_answers if 0 <= at - watch.t0 <= done]
     before = [a for at, a in all_answers if at < watch.t0]
+    tail = [a for at, a in all_answers if at - watch.t0 > done]
     states: dict[str, collections.Counter[str]] = {}
     for t, answer in window:
         counter = states.setdefault(watch.state_at(t), collections.Counter())
@@ -361,6 +363,9 @@ def rollout(
         "failed_requests": sum(n for code, n in codes.items() if not 200 <= code < 300),
         "status_codes": {str(code): n for code, n in sorted(codes.items())},
         "answers_by_state": {state: dict(counter) for state, counter in states.items()},
+        "tail_seconds": TAIL_SECONDS,
+        "tail_requests": len(tail),
+        "tail_failed_requests": sum(1 for a in tail if not 200 <= a.status < 300),
         "warmup_requests": len(before),
         "warmup_failed_requests": sum(1 for a in before if not 200 <= a.status < 300),
         "load_bound_reached": any(len(r.answers) >= settings.max_requests_per_thread for r in load.results)
