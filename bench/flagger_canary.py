@@ -268,6 +268,7 @@ class Cluster:
 
     def canary_status(self) -> dict[str, Any]:
         body = self.objects.get_namespaced_custom_object("flagger.app", "v1beta1", NAMESPACE, "canaries", NAME)
+        assert isinstance(body, dict)
         return dict(body.get("status") or {})
 
 
@@ -285,7 +286,7 @@ class Watch:
         """Poll every 0.25 s until the phase is in `phases`; returns it."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.flagger.alive:
+            if not self.flagger.alive():
                 raise RuntimeError(f"flagger exited:\n{self.flagger.log_tail(40)}")
             status = self.k.canary_status()
             now = (status.get("phase"), status.get("canaryWeight"), status.get("failedChecks"))
