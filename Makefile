@@ -43,6 +43,15 @@ argocd: ## build (or reuse the cached) mlops-health: Argo CD's own Lua health co
 flux: ## build (or reuse the cached) Flux's source-controller and kustomize-controller (the GitOps tests)
 	hack/flux/build.sh
 
+.PHONY: flagger
+flagger: $(STAMP) ## build (or reuse the cached) Flagger, then bench/flagger_canary.py: its canary on the real node (root; prints JSON)
+	hack/controlplane/build.sh >/dev/null
+	hack/dataplane/build.sh >/dev/null
+	hack/gateway/build.sh >/dev/null
+	hack/prometheus/build.sh >/dev/null
+	hack/flagger/build.sh >/dev/null
+	PYTHONPATH=operator $(BIN)/python bench/flagger_canary.py
+
 .PHONY: lint
 lint: $(STAMP) ## ruff, formatting, mypy --strict and the import-linter layer contracts
 	$(BIN)/ruff check operator tests bench hack
