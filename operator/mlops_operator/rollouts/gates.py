@@ -8,7 +8,8 @@ from mlops_operator.api.v1alpha1.rollout import GateResult, MetricGate
 from mlops_operator.rollouts.prometheus import MetricProvider, ProviderError
 
 # The scoring server's metrics, as Prometheus labels them from the pods (render/prometheus.py).
-_SELECTOR = 'namespace="{{namespace}}", deployment="{{deployment}}", route="score"'
+_PODS = 'namespace="{{namespace}}", deployment="{{deployment}}"'
+_SELECTOR = _PODS + ', route="score"'  # the request counter has a route label; the /score histograms do not
 BUILTIN_QUERIES = {
     "errorRatio": (
         f'(sum(rate(mlops_scoring_requests_total{{{_SELECTOR}, code="5xx"}}[{{{{window}}}}])) or vector(0))'
@@ -16,11 +17,11 @@ BUILTIN_QUERIES = {
     ),
     "p99LatencyMs": (
         "1000 * histogram_quantile(0.99, sum by (le) "
-        f"(rate(mlops_scoring_request_duration_seconds_bucket{{{_SELECTOR}}}[{{{{window}}}}])))"
+        f"(rate(mlops_scoring_request_duration_seconds_bucket{{{_PODS}}}[{{{{window}}}}])))"
     ),
     "p95LatencyMs": (
         "1000 * histogram_quantile(0.95, sum by (le) "
-        f"(rate(mlops_scoring_request_duration_seconds_bucket{{{_SELECTOR}}}[{{{{window}}}}])))"
+        f"(rate(mlops_scoring_request_duration_seconds_bucket{{{_PODS}}}[{{{{window}}}}])))"
     ),
     "requestsPerSecond": f"sum(rate(mlops_scoring_requests_total{{{_SELECTOR}}}[{{{{window}}}}]))",
 }

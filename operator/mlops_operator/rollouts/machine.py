@@ -156,6 +156,8 @@ def _run_checks(inputs: RolloutInputs, state: RolloutStatus, decision: RolloutDe
     if all(r.verdict == "Pass" for r in results):
         state.checks_passed_in_step += 1
         return
+    if _window_filling(inputs, state, results):
+        return  # no evidence yet either way: neither a pass nor a failure
     state.failed_checks += 1
     limit = inputs.spec.analysis.failure_limit
     failed = summary([r for r in results if r.verdict != "Pass"])
@@ -167,6 +169,15 @@ def _run_checks(inputs: RolloutInputs, state: RolloutStatus, decision: RolloutDe
         state.phase, state.message = "Paused", f"paused at {state.traffic}% after {message}"
     else:
         _stop(state, "RolledBack", inputs, f"rolled back after {message}", result="Failed")
+
+
+def _window_filling(inputs: RolloutInputs, state: RolloutStatus, results: list[GateResult]) -> bool:
+    """No data only, while the step has run for less than one window: a new pod is discovered and scraped
+    a few seconds after it is Ready, and a rate needs two samples. After a full window, no data fails."""
+    if any(r.verdict not in ("Pass", "NoData") for r in results) or state.step_started_at is None:
+        return False
+    running = (inputs.now - _parse(state.step_started_at)).total_seconds()
+    return running < inputs.spec.analysis.window_seconds
 
 
 def _step_done(spec: RolloutSpec, state: RolloutStatus, now: datetime) -> bool:

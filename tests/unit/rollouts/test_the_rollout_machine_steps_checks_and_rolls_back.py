@@ -83,11 +83,13 @@ def test_a_failing_candidate_is_rolled_back_once_failures_exceed_the_limit() -> 
     assert decision.status.history[-1].result == "Failed"
 
 
-def test_no_data_is_not_a_pass_and_counts_as_a_failed_check() -> None:
+def test_no_data_is_no_evidence_while_the_window_fills_and_a_failure_after() -> None:
     state = run(run(None, 0), 1, in_force=10)
     nodata = [GateResult(name="errors", verdict="NoData", threshold="<= 0.05", message="no samples")]
-    state = run(state, 11, in_force=10, check=lambda: nodata)
-    assert (state.failed_checks, state.checks_passed_in_step) == (1, 0)
+    early = run(state, 11, in_force=10, check=lambda: nodata)  # 10 s into a step with a 60 s window
+    assert (early.failed_checks, early.checks_passed_in_step) == (0, 0)
+    late = run(early, 62, in_force=10, check=lambda: nodata)
+    assert (late.failed_checks, late.checks_passed_in_step) == (1, 0)
 
 
 def test_the_first_step_waits_for_the_candidates_pods() -> None:

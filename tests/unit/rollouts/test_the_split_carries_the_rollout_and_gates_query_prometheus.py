@@ -143,3 +143,25 @@ def test_the_prometheus_provider_reads_instant_vectors_scalars_and_errors(promet
         provider.query("bad")
     with pytest.raises(ProviderError, match="unreachable"):
         PrometheusProvider("http://127.0.0.1:9", timeout=1).query("one")
+
+
+def test_builtin_gates_select_series_the_scoring_server_exports() -> None:
+    """Each built-in's metric names and its server-side labels (route, code) match the exposition; the
+    namespace/deployment labels come from the pods (render/prometheus.py), not from the server."""
+    import re
+
+    from mlops_operator.rollouts.gates import BUILTIN_QUERIES
+    from mlops_operator.scoring.metrics import MetricsBlock
+
+    block = MetricsBlock(1)
+    block.recorder(0).request(0, 500, 0.01)
+    exported = {}
+    for line in block.render().decode().splitlines():
+        if line and not line.startswith("#"):
+            name, _, labels = line.partition("{")
+            exported.setdefault(name.split()[0], set()).update(re.findall(r'(\w+)="', labels))
+    for metric, query in BUILTIN_QUERIES.items():
+        for name, selector in re.findall(r"(mlops_\w+)\{([^}]*)\}", query):
+            wanted = set(re.findall(r"(\w+)=", selector)) - {"namespace", "deployment"}
+            assert name in exported, (metric, name)
+            assert wanted <= exported[name], (metric, name, wanted, exported[name])
