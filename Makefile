@@ -44,7 +44,7 @@ flux: ## build (or reuse the cached) Flux's source-controller and kustomize-cont
 	hack/flux/build.sh
 
 .PHONY: flagger
-flagger: $(STAMP) ## build (or reuse the cached) Flagger, then bench/flagger_canary.py: its canary on the real node (root; prints JSON)
+flagger: $(STAMP) ## Flagger's canary and our rollout, same scenarios in one run on the real node (root; prints JSON)
 	hack/controlplane/build.sh >/dev/null
 	hack/dataplane/build.sh >/dev/null
 	hack/gateway/build.sh >/dev/null

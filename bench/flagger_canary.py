@@ -13,6 +13,10 @@ through the Gateway:
 2. bad: the template moves to a score.py whose run() raises on every fifth call -> seconds until the
    Canary is Failed (rolled back), and the non-2xx answers meanwhile.
 
+Then, in the same run and cluster, our operator runs the same two scenarios (bench/rollout_ours.py: the
+same Gateway, Prometheus, pod template, load and equivalent analysis settings) and `comparison` puts both
+side by side.
+
 Prints one JSON document (settings, numbers, each Canary status change) on stdout; progress goes to
 stderr. Needs root (the real node) and no other real-node cluster running. Every request goes to Traefik
 on 127.0.0.1, which dials pod addresses on the node's bridge; each load loop is bounded by seconds and
@@ -56,6 +60,9 @@ from mlops_operator.devcluster.process import ManagedProcess, free_ports  # noqa
 from mlops_operator.kube import Kube, load_api_client  # noqa: E402
 from mlops_operator.render.prometheus import prometheus_config, scoring_pods_scrape_config  # noqa: E402
 from mlops_operator.render.workload import WorkloadInputs, render_deployment  # noqa: E402
+
+sys.path[:0] = [str(REPO / "bench")]
+from rollout_ours import run_ours  # noqa: E402
 
 BAD_SCORE = Path(__file__).resolve().parent / "flagger" / "score_fails_one_in_five.py"
 NAMESPACE = "flagger-bench"
@@ -493,6 +500,25 @@ def run(cluster: LocalCluster, assets: Path, settings: Settings, result: dict[st
         template = deployment(image, VERSIONS[version], prestop_exec)["spec"]["template"]
         result[scenario] = rollout(k, settings, traefik.web_port, key, template, flagger)
     result["flagger_events"] = canary_events(k)
+    flagger.stop()  # its CPU is not ours: the second half runs alone
+    log("our operator: the same scenarios")
+    result["ours"] = run_ours(cluster, k.kube, settings, prometheus, traefik.web_port, BODY)
+    result["comparison"] = compare(result)
+
+
+def compare(result: dict[str, Any]) -> dict[str, Any]:
+    """Side by side: seconds from the change to the end, and the failed requests meanwhile."""
+    rows = {}
+    for scenario in ("healthy", "bad"):
+        theirs, ours = result[scenario], result["ours"][scenario]
+        rows[scenario] = {
+            "flagger": {k: theirs[k] for k in ("phase", "seconds_to_terminal_phase", "requests", "failed_requests")},
+            "ours": {k: ours[k] for k in ("phase", "seconds_to_terminal_phase", "requests", "failed_requests")},
+            "seconds_ratio_ours_to_flagger": round(
+                ours["seconds_to_terminal_phase"] / theirs["seconds_to_terminal_phase"], 2
+            ),
+        }
+    return rows
 
 
 def primary_state(k: Cluster) -> dict[str, Any]:

@@ -17,20 +17,23 @@ from pathlib import Path
 from typing import Any
 
 
-def per_second(answers: list[dict[str, Any]], start: float) -> tuple[list[int], list[float], list[float]]:
-    """(second, share answered by green in %, error ratio in %) for each second with answers."""
-    total, green, failed = Counter[int](), Counter[int](), Counter[int]()
+def per_second(answers: list[dict[str, Any]], start: float) -> dict[str, list[float]]:
+    """Per second with answers: the share answered by green, the error ratio of all requests and of green's
+    (what the gate measures), in percent."""
+    total, green, failed, green_failed = Counter[int](), Counter[int](), Counter[int](), Counter[int]()
     for answer in answers:
-        second = int(answer["t"] - start)
+        second, bad = int(answer["t"] - start), not 200 <= answer["status"] < 300
         total[second] += 1
         green[second] += answer["deployment"] == "green"
-        failed[second] += not 200 <= answer["status"] < 300
+        failed[second] += bad
+        green_failed[second] += bad and answer["deployment"] == "green"
     seconds = sorted(total)
-    return (
-        seconds,
-        [100 * green[s] / total[s] for s in seconds],
-        [100 * failed[s] / total[s] for s in seconds],
-    )
+    return {
+        "seconds": [float(s) for s in seconds],
+        "green": [100 * green[s] / total[s] for s in seconds],
+        "failed": [100 * failed[s] / total[s] for s in seconds],
+        "green_failed": [100 * green_failed[s] / green[s] if green[s] else 0.0 for s in seconds],
+    }
 
 
 def plot(trace: dict[str, Any], title: str, path: Path) -> None:
@@ -41,7 +44,8 @@ def plot(trace: dict[str, Any], title: str, path: Path) -> None:
 
     samples, answers = trace["samples"], trace["answers"]
     start = min([s["t"] for s in samples] + [a["t"] for a in answers])
-    seconds, served, errors = per_second(answers, start)
+    rates = per_second(answers, start)
+    seconds = rates["seconds"]
     figure, axes = plt.subplots(figsize=(7.5, 3.5))
     axes.step(
         [s["t"] - start for s in samples],
@@ -49,8 +53,9 @@ def plot(trace: dict[str, Any], title: str, path: Path) -> None:
         where="post",
         label="green's share in force (%)",
     )
-    axes.plot(seconds, served, linewidth=0.8, alpha=0.7, label="answers from green (%/s)")
-    axes.plot(seconds, errors, color="tab:red", linewidth=1.2, label="failed requests (%/s)")
+    axes.plot(seconds, rates["green"], linewidth=0.8, alpha=0.7, label="answers from green (%/s)")
+    axes.plot(seconds, rates["green_failed"], color="tab:purple", linewidth=1, label="green's error ratio (%/s)")
+    axes.plot(seconds, rates["failed"], color="tab:red", linewidth=1.2, label="failed requests, all (%/s)")
     axes.set_xlabel("seconds since the load started")
     axes.set_ylabel("percent")
     axes.set_ylim(-2, 102)
