@@ -41,7 +41,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "tests" / "integration")]  # the Prometheus runner and the Gateway load client
 
-from gateway.traffic import Answer, Caller, Load  # noqa: E402
+from gateway.traffic import Load  # noqa: E402
 from kubernetes import client  # noqa: E402
 from prometheus_server import Prometheus, prometheus_bin  # noqa: E402
 
@@ -62,7 +62,7 @@ from mlops_operator.render.prometheus import prometheus_config, scoring_pods_scr
 from mlops_operator.render.workload import WorkloadInputs, render_deployment  # noqa: E402
 
 sys.path[:0] = [str(REPO / "bench")]
-from rollout_ours import run_ours  # noqa: E402
+from rollout_ours import PacedCaller, run_ours  # noqa: E402
 
 BAD_SCORE = Path(__file__).resolve().parent / "flagger" / "score_fails_one_in_five.py"
 NAMESPACE = "flagger-bench"
@@ -120,22 +120,13 @@ class Settings:
     workarounds: list[str]
 
 
-class HostCaller(Caller):
-    """Caller's keep-alive POST /score, to the Flagger route's hostname, paced to `rate` requests a second."""
+class HostCaller(PacedCaller):
+    """PacedCaller's keep-alive POST /score, to the Flagger route's hostname."""
 
     def __init__(self, port: int, key: str, rate: float) -> None:
-        super().__init__(port, NAMESPACE, NAME, key=key, body=BODY)
+        super().__init__(port, key, BODY, rate, namespace=NAMESPACE)
         self.path = "/score"
         self.headers = self.headers | {"Host": HOST}
-        self.period = 1.0 / rate
-        self.next_at = time.monotonic()
-
-    def call(self, pin: str | None = None, body: bytes | None = None) -> Answer:
-        delay = self.next_at - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        self.next_at = max(self.next_at + self.period, time.monotonic() - self.period)
-        return super().call(pin, body)
 
 
 def log(message: str) -> None:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.traffic import Answer, Caller, Load
+from polling import wait_for
 from prometheus_server import Prometheus
 
 from mlops_operator.cli.dev_resources import model_configmaps
@@ -43,10 +44,10 @@ INSTANCE_TYPE = {
 
 
 class PacedCaller(Caller):
-    """Caller's keep-alive POST to the endpoint's path on the Gateway, paced to `rate` requests a second."""
+    """Caller's keep-alive POST to an endpoint's path on the Gateway, paced to `rate` requests a second."""
 
-    def __init__(self, port: int, key: str, body: bytes, rate: float) -> None:
-        super().__init__(port, NAMESPACE, ENDPOINT, key=key, body=body)
+    def __init__(self, port: int, key: str, body: bytes, rate: float, namespace: str = NAMESPACE) -> None:
+        super().__init__(port, namespace, ENDPOINT, key=key, body=body)
         self.period, self.next_at = 1.0 / rate, time.monotonic()
 
     def call(self, pin: str | None = None, body: bytes | None = None) -> Answer:
@@ -116,18 +117,12 @@ def _status(kube: Kube, name: str) -> dict[str, Any]:
 
 
 def _until(check: Any, timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.25)
-    raise TimeoutError(f"{what} not within {timeout}s")
+    return wait_for(check, timeout, what)
 
 
 def _ready(kube: Kube, name: str) -> bool:
     conditions = {c["type"]: c for c in _status(kube, name).get("conditions", [])}
-    return conditions.get("Ready", {}).get("status") == "True"
+    return bool(conditions.get("Ready", {}).get("status") == "True")
 
 
 def prepare(cluster: LocalCluster, kube: Kube) -> str:
