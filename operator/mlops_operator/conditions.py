@@ -146,6 +146,8 @@ class Reason(StrEnum):
     ENDPOINT_READY = "EndpointReady"
     DEPLOYMENT_FAILED = "DeploymentFailed"
     TRAFFIC_PENDING = "TrafficPending"
+    AUTOSCALER_NOT_INSTALLED = "AutoscalerNotInstalled"
+    METRICS_PROVIDER_MISSING = "MetricsProviderMissing"
     # Progressive rollouts (spec.rollout): one per phase, and the Events of its steps.
     NO_ROLLOUT = "NoRollout"
     ROLLOUT_PROGRESSING = "RolloutProgressing"

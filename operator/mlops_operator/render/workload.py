@@ -45,6 +45,11 @@ def owner_reference(md: ModelDeployment, controller: bool = True) -> dict[str, A
     }
 
 
+def child_metadata(md: ModelDeployment, name: str) -> dict[str, Any]:
+    """Metadata of a child of the deployment: its labels and the deployment as controller owner."""
+    return _metadata(md, name)
+
+
 def _metadata(md: ModelDeployment, name: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -276,7 +281,7 @@ def render_pdb(md: ModelDeployment) -> dict[str, Any] | None:
 
 
 def _planned_replicas(md: ModelDeployment) -> int:
-    if md.spec.scale_settings.type == "targetUtilization":
+    if md.spec.scale_settings.type != "default":
         return md.spec.scale_settings.min_instances
     return md.spec.instance_count
 

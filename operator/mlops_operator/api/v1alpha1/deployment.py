@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import ConfigDict, Field, field_validator, model_validator
 
+from mlops_operator.api.v1alpha1.autoscaling import MetricScaling
 from mlops_operator.api.v1alpha1.common import (
     API_VERSION,
     CamelModel,
@@ -117,7 +118,8 @@ class ProbeSettings(CamelModel):
 
 
 class ScaleSettings(CamelModel):
-    """Fixed instance count (`default`) or autoscaling on CPU utilisation (`targetUtilization`)."""
+    """Fixed instance count (`default`), autoscaling on CPU utilisation (`targetUtilization`, Azure ML's) or on
+    a model metric (`metric`: requests, in-flight requests, latency, GPU utilisation; KEDA, native backend)."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -126,23 +128,32 @@ class ScaleSettings(CamelModel):
                     "!has(self.minInstances) || !has(self.maxInstances) || self.minInstances <= self.maxInstances",
                     "scaleSettings.minInstances must not exceed maxInstances",
                     ".minInstances",
-                )
+                ),
+                cel(
+                    "(has(self.type) && self.type == 'metric') == has(self.metric)",
+                    "scaleSettings.metric is set exactly when scaleSettings.type is metric",
+                    ".metric",
+                ),
             ]
         }
     )
 
-    type: Literal["default", "targetUtilization"] = Field(
-        "default", description="`default` runs `instanceCount` pods; `targetUtilization` autoscales."
+    type: Literal["default", "targetUtilization", "metric"] = Field(
+        "default",
+        description="`default` runs `instanceCount` pods; `targetUtilization` and `metric` autoscale.",
     )
     min_instances: int = Field(1, ge=0, le=1000, description="Autoscaling minimum.")
     max_instances: int = Field(1, ge=1, le=1000, description="Autoscaling maximum.")
     target_utilization_percentage: int = Field(70, ge=1, le=100, description="Target CPU utilisation.")
     polling_interval: int = Field(1, ge=1, le=3600, description="Seconds between autoscaler evaluations.")
+    metric: MetricScaling | None = Field(None, description="With type `metric`: what to scale on.")
 
     @model_validator(mode="after")
     def _min_le_max(self) -> ScaleSettings:
         if self.min_instances > self.max_instances:
             raise ValueError(f"minInstances ({self.min_instances}) must not exceed maxInstances ({self.max_instances})")
+        if (self.type == "metric") != (self.metric is not None):
+            raise ValueError("scaleSettings.metric is set exactly when scaleSettings.type is metric")
         return self
 
 
@@ -173,7 +184,7 @@ class ModelDeploymentSpec(CamelModel):
                 ),
                 cel(
                     "(has(self.scaleSettings) && has(self.scaleSettings.type) && "
-                    "self.scaleSettings.type == 'targetUtilization') || !has(self.instanceCount) || "
+                    "self.scaleSettings.type != 'default') || !has(self.instanceCount) || "
                     "self.instanceCount >= 1",
                     "instanceCount must be at least 1 with default scaling",
                     ".instanceCount",

@@ -233,6 +233,11 @@ def _refused(md: ModelDeployment) -> Outcome | None:
         )
     elif md.spec.mirror_traffic:
         message = "spec.mirrorTraffic is not supported for Kubernetes online endpoints on Azure ML; set it to 0"
+    elif md.spec.scale_settings.type == "metric":
+        message = (
+            "spec.scaleSettings.type metric is native only: Azure ML online deployments scale with `default` "
+            "(a fixed instanceCount) or `targetUtilization` (CPU, minInstances..maxInstances); use one of those"
+        )
     elif md.spec.environment.image_pull_secrets:
         message = (
             "spec.environment.imagePullSecrets is native only; Azure ML pulls environment images with the "

@@ -7,6 +7,7 @@ from typing import Any
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import MLOpsPlatform, MLOpsPlatformStatus, ModelDeployment, ModelDeploymentStatus
 from mlops_operator.backends.base import Outcome, RetryableError
+from mlops_operator.backends.native.autoscaling import AutoscalingReconciler
 from mlops_operator.backends.native.endpoint import EndpointReconciler, EndpointState, in_cluster_scoring_uri
 from mlops_operator.backends.native.observe import replicas_of, rollout_complete, workload_verdicts
 from mlops_operator.backends.native.references import read_references
@@ -31,6 +32,7 @@ class NativeBackend:
         self._kube = kube
         self._settings = settings
         self._endpoints = EndpointReconciler(kube)
+        self._autoscaling = AutoscalingReconciler(kube, settings.prometheus_url)
 
     def reconcile_platform(self, platform: MLOpsPlatform) -> Outcome:
         names = [it.name for it in platform.spec.instance_types]
@@ -63,6 +65,7 @@ class NativeBackend:
         if references.verdict.severity == "Error":
             return Outcome([references.verdict])
         deployment: dict[str, Any] | None = self._apply_workload(md, platform, references.revision)
+        scaling = self._autoscaling.reconcile(md)
         state = self.reconcile_endpoint(md, platform)
         pods = self._kube.list("v1", "Pod", namespace, f"{naming.LABEL_DEPLOYMENT}={md.metadata.name}")
         workload = workload_verdicts(deployment, pods)
@@ -73,7 +76,7 @@ class NativeBackend:
             [
                 _model_after_rollout(references.verdict, deployment),
                 state.entry,
-                *workload[:1],
+                *([scaling] if scaling else workload[:1]),
                 state.verdict,
                 *workload[1:],
             ],
