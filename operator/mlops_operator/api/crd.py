@@ -114,6 +114,11 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
         if key == "const":
             out["enum"] = [value]
             continue
+        if key in ("exclusiveMinimum", "exclusiveMaximum") and not isinstance(value, bool):
+            # JSON Schema 2020 (pydantic's gt/lt) has a number here; OpenAPI v3.0 (CRDs) a bound and a flag.
+            out["minimum" if key == "exclusiveMinimum" else "maximum"] = value
+            out[key] = True
+            continue
         out[key] = _resolve_child(key, value, defs)
     return _int_or_string(out)
 

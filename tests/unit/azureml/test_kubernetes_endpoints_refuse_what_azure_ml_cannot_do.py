@@ -32,6 +32,16 @@ def _md(**spec: Any) -> ModelDeployment:
         ({"mirrorTraffic": 10}, "mirrorTraffic is not supported"),
         ({"code": {"configMap": {"name": "code"}}}, "code.configMap is not uploaded"),
         ({"environment": {"imagePullSecrets": [{"name": "regcred"}]}}, "imagePullSecrets is native only"),
+        (
+            {
+                "scaleSettings": {
+                    "type": "metric",
+                    "maxInstances": 3,
+                    "metric": {"name": "inFlightRequests", "target": 4},
+                }
+            },
+            "scaleSettings.type metric is native only",
+        ),
     ],
 )
 def test_unsupported_settings_block_the_deployment_with_feature_unsupported(spec: dict[str, Any], needle: str) -> None:
