@@ -84,6 +84,8 @@ def hpa_state(autoscaling: client.AutoscalingV2Api, namespace: str) -> dict[str,
             return {"hpa": "absent"}
         raise
     status = hpa.status
+    if status is None:
+        return {"hpa": "no status yet"}
     metrics = [m.external.current.average_value for m in (status.current_metrics or []) if m.external]
     conditions = {c.type: f"{c.status} {c.reason}: {c.message}" for c in (status.conditions or [])}
     return {"desired": status.desired_replicas, "current": status.current_replicas, "metric": metrics, **conditions}
@@ -119,7 +121,7 @@ def test_keda_scales_a_deployment_up_and_down_on_a_prometheus_query(
 
     def replicas() -> tuple[int, int]:
         scale = apps.read_namespaced_deployment(NAME, namespace)
-        return scale.spec.replicas, scale.status.ready_replicas or 0
+        return scale.spec.replicas, (scale.status.ready_replicas if scale.status else 0) or 0
 
     def wait_replicas(wanted: int, what: str) -> float:
         started = time.monotonic()
