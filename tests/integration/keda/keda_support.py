@@ -12,9 +12,9 @@ How the pieces meet (docs/keda-notes.md has the why):
   `--enable-aggregator-routing` and without an EndpointSlice (which may not hold 127.0.0.1).
 - Our kube-apiserver has no front-proxy client certificate (`--proxy-client-cert-file`,
   `--requestheader-client-ca-file`), so the adapter sees every proxied request as `system:anonymous`.
-  Until those flags exist, `AnonymousMetricsReader` lets anonymous read external.metrics.k8s.io (and the
-  adapter always allows its discovery paths). kube-apiserver still authorizes the real caller (the HPA
-  controller) before it proxies anything.
+  Until those flags exist, the ClusterRole `ANONYMOUS_READER` lets `system:anonymous` read
+  external.metrics.k8s.io (and the adapter always allows its discovery paths). kube-apiserver still
+  authorizes the real caller (the HPA controller) before it proxies anything.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import datetime
 import functools
 import ipaddress
 import os
+import ssl
 import time
 from pathlib import Path
 from types import TracebackType
@@ -211,8 +212,7 @@ class KedaProcesses:
 
 
 def _probe_https(port: int, path: str) -> bool:
-    import ssl
-
+    """The adapter's self-minted certificate is not checked: this only asks whether it serves yet."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE

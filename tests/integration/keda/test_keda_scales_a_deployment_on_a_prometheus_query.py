@@ -13,6 +13,7 @@ import json
 import time
 from typing import Any
 
+import urllib3
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 from polling import wait_for
@@ -104,7 +105,7 @@ def external_metric(api: client.ApiClient, namespace: str) -> str | None:
     )
     try:
         response = api.call_api("GET", url, header_params=headers, _request_timeout=5)
-    except OSError:
+    except (OSError, urllib3.exceptions.HTTPError):
         return None
     if response.status != 200:
         return None
