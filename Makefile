@@ -43,6 +43,12 @@ argocd: ## build (or reuse the cached) mlops-health: Argo CD's own Lua health co
 flux: ## build (or reuse the cached) Flux's source-controller and kustomize-controller (the GitOps tests)
 	hack/flux/build.sh
 
+.PHONY: keda
+keda: $(STAMP) ## KEDA (operator + metrics adapter, from its Go module) scaling a Deployment via the real HPA controller (issue 18 groundwork)
+	hack/controlplane/build.sh >/dev/null
+	hack/keda/build.sh >/dev/null
+	$(BIN)/pytest -q -s tests/integration/keda
+
 .PHONY: flagger
 flagger: $(STAMP) ## Flagger's canary and our rollout, same scenarios in one run on the real node (root; prints JSON)
 	hack/controlplane/build.sh >/dev/null
