@@ -72,7 +72,7 @@ def pytest_runtestloop(session: pytest.Session) -> Iterator[None]:
     return (yield)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # one per session: its teardown deletes the keda namespace, which takes a while
 def keda(
     pytestconfig: pytest.Config,
     cluster: LocalCluster,
