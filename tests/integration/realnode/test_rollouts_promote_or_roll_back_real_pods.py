@@ -34,8 +34,8 @@ from .test_model_deployments_run_real_pods import ROW, _deployment, _model_files
 
 pytestmark = [pytest.mark.rollout, pytest.mark.traffic, pytest.mark.metrics]
 BODY = json.dumps({"data": [ROW]}).encode()
-LOAD_THREADS, LOAD_SECONDS, LOAD_MAX = 3, 150.0, 40_000
-STEPS = [{"traffic": 10, "pauseSeconds": 8}, {"traffic": 25, "pauseSeconds": 8}, {"traffic": 50, "pauseSeconds": 8}]
+LOAD_THREADS, LOAD_SECONDS, LOAD_MAX = 2, 150.0, 40_000
+STEPS = [{"traffic": 10, "pauseSeconds": 5}, {"traffic": 25, "pauseSeconds": 5}, {"traffic": 50, "pauseSeconds": 5}]
 INTERVAL_S, WINDOW_S, ERROR_LIMIT = 4, 12, 0.05
 # run() fails every fifth request (20 %), deterministically; the slow one answers in 300 ms.
 FAILING_SCORE = """
