@@ -233,22 +233,19 @@ def _until_done(step: Callable[[], None]) -> None:
 
 
 def _announce(body: dict[str, Any], condition: Condition) -> None:
-    """One Event per notable condition transition, queued to kopf's poster (best effort, never blocks)."""
+    """One Event per notable condition transition."""
     kind = "Warning" if condition.severity in ("Warning", "Error") else "Normal"
-    message = f"{condition.type}={condition.status}: {condition.message}"[:1000]
-    try:
-        kopf.event(cast(kopf.Body, body), type=kind, reason=condition.reason, message=message)
-    except LookupError:  # a pass run outside a running operator (a script, a test) has no poster: log it
-        log.info("%s %s: %s %s", body["kind"], body["metadata"]["name"], condition.reason, message)
+    _post(body, [Announcement(kind, condition.reason, f"{condition.type}={condition.status}: {condition.message}")])
 
 
 def _post(body: dict[str, Any], events: list[Announcement]) -> None:
-    """Events a pass announces besides condition transitions (best effort, like `_announce`)."""
+    """Events, queued to kopf's poster (best effort, never blocks)."""
     for event in events:
+        message = event.message[:1000]
         try:
-            kopf.event(cast(kopf.Body, body), type=event.type, reason=event.reason, message=event.message[:1000])
-        except LookupError:
-            log.info("%s %s: %s %s", body["kind"], body["metadata"]["name"], event.reason, event.message)
+            kopf.event(cast(kopf.Body, body), type=event.type, reason=event.reason, message=message)
+        except LookupError:  # a pass run outside a running operator (a script, a test) has no poster: log it
+            log.info("%s %s: %s %s", body["kind"], body["metadata"]["name"], event.reason, message)
 
 
 def _write(ctx: OperatorContext, body: dict[str, Any], backend: str, outcome: Outcome) -> float | None:

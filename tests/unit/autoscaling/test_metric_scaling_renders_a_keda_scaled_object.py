@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from exposition import exported_labels, unexported_selectors
 
 from mlops_operator.api.v1alpha1 import InstanceType, ModelDeployment
 from mlops_operator.render.autoscaling import BUILTIN_SCALING, render_scaled_object
 from mlops_operator.render.workload import WorkloadInputs, render_deployment, render_hpa
-from mlops_operator.scoring.metrics import MetricsBlock
 
 
 def md(**scale: Any) -> ModelDeployment:
@@ -85,17 +85,6 @@ def test_metric_and_type_go_together_and_one_source_is_named() -> None:
 
 
 def test_builtin_scaling_queries_select_series_the_scoring_server_exports() -> None:
-    import re
-
-    block = MetricsBlock(1)
-    block.recorder(0).request(0, 200, 0.01)
-    exported: dict[str, set[str]] = {}
-    for line in block.render().decode().splitlines():
-        if line and not line.startswith("#"):
-            name, _, labels = line.partition("{")
-            exported.setdefault(name.split()[0], set()).update(re.findall(r'(\w+)="', labels))
+    exported = exported_labels()
     for metric, (query, _) in BUILTIN_SCALING.items():
-        for name, selector in re.findall(r"(mlops_\w+)\{([^}]*)\}", query):
-            wanted = set(re.findall(r"(\w+)=", selector)) - {"namespace", "deployment"}
-            assert name in exported, (metric, name)
-            assert wanted <= exported[name], (metric, name, wanted, exported[name])
+        assert unexported_selectors(query, exported) == [], metric

@@ -9,11 +9,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from exposition import exported_labels, unexported_selectors
 
 from mlops_operator.api.v1alpha1 import ModelDeploymentSpec
 from mlops_operator.api.v1alpha1.rollout import MetricGate, RolloutStatus
 from mlops_operator.render.rollout_traffic import MemberTraffic, effective_split, rollout_revision
-from mlops_operator.rollouts.gates import Subjects, check, expression
+from mlops_operator.rollouts.gates import BUILTIN_QUERIES, Subjects, check, expression
 from mlops_operator.rollouts.prometheus import PrometheusProvider, ProviderError
 
 BASE = {"platformRef": {"name": "p"}, "endpoint": {"name": "diabetes"}, "model": {"name": "m", "version": "1"}}
@@ -148,20 +149,6 @@ def test_the_prometheus_provider_reads_instant_vectors_scalars_and_errors(promet
 def test_builtin_gates_select_series_the_scoring_server_exports() -> None:
     """Each built-in's metric names and its server-side labels (route, code) match the exposition; the
     namespace/deployment labels come from the pods (render/prometheus.py), not from the server."""
-    import re
-
-    from mlops_operator.rollouts.gates import BUILTIN_QUERIES
-    from mlops_operator.scoring.metrics import MetricsBlock
-
-    block = MetricsBlock(1)
-    block.recorder(0).request(0, 500, 0.01)
-    exported = {}
-    for line in block.render().decode().splitlines():
-        if line and not line.startswith("#"):
-            name, _, labels = line.partition("{")
-            exported.setdefault(name.split()[0], set()).update(re.findall(r'(\w+)="', labels))
+    exported = exported_labels()
     for metric, query in BUILTIN_QUERIES.items():
-        for name, selector in re.findall(r"(mlops_\w+)\{([^}]*)\}", query):
-            wanted = set(re.findall(r"(\w+)=", selector)) - {"namespace", "deployment"}
-            assert name in exported, (metric, name)
-            assert wanted <= exported[name], (metric, name, wanted, exported[name])
+        assert unexported_selectors(query, exported) == [], metric
