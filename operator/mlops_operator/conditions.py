@@ -31,6 +31,7 @@ class ConditionType(StrEnum):
     INSTANCE_TYPES_READY = "InstanceTypesReady"
     DELETION_BLOCKED = "DeletionBlocked"
     ROLLED_OUT = "RolledOut"
+    DATA_DRIFT = "DataDrift"
     STALLED = "Stalled"
 
 
@@ -45,6 +46,7 @@ CONDITION_SETS: dict[tuple[str, str], tuple[ConditionType, ...]] = {
         T.DEPLOYMENT_READY,
         T.TRAFFIC_APPLIED,
         T.ROLLED_OUT,
+        T.DATA_DRIFT,
         T.PROGRESSING,
         T.DEGRADED,
         T.STALLED,
@@ -65,6 +67,9 @@ CONDITION_SETS: dict[tuple[str, str], tuple[ConditionType, ...]] = {
 CONDITION_SETS[("ModelDeployment", "azureml")] = CONDITION_SETS[("ModelDeployment", "native")]
 # Polarity-inverted: True means "not steady", and a healthy object carries them as False.
 INVERTED = frozenset({T.PROGRESSING, T.DEGRADED, T.DELETION_BLOCKED, T.STALLED})
+# What the served model sees rather than whether it is served: True is news (drift), never a reason for
+# `Ready`, `Progressing` or `Degraded` to change.
+OBSERVATIONS = frozenset({T.DATA_DRIFT})
 # Written from `Ready` itself rather than from a backend's verdicts (see `stalled`).
 SUMMARIES = frozenset({T.READY, T.STALLED})
 
@@ -158,6 +163,16 @@ class Reason(StrEnum):
     ROLLOUT_FAILED = "RolloutFailed"
     ROLLOUT_STEP = "RolloutStep"
     ROLLOUT_CHECK_FAILED = "RolloutCheckFailed"
+    # Data drift (spec.monitoring.drift): the DataDrift condition and the Events of its episodes.
+    NOT_MONITORED = "NotMonitored"
+    NO_DRIFT = "NoDrift"
+    DRIFT_DETECTED = "DriftDetected"
+    INSUFFICIENT_SAMPLES = "InsufficientSamples"
+    DRIFT_CHECK_FAILED = "DriftCheckFailed"
+    DRIFT_BASELINE_INVALID = "DriftBaselineInvalid"
+    DRIFT_ACTIONS_RUN = "DriftActionsRun"
+    DRIFT_ACTION_FAILED = "DriftActionFailed"
+    DRIFT_ACTIONS_SKIPPED = "DriftActionsSkipped"
 
 
 @dataclass(frozen=True)
@@ -241,7 +256,7 @@ def find(conditions: Iterable[Condition], type_: ConditionType) -> Condition | N
 
 def summarize(verdicts: list[Verdict], ready_message: str) -> Verdict:
     """The `Ready` verdict: true when every other verdict is healthy, else the first problem's reason."""
-    problems = [v for v in verdicts if not _healthy(v)]
+    problems = [v for v in verdicts if v.type not in OBSERVATIONS and not _healthy(v)]
     if not problems:
         return Verdict(T.READY, "True", Reason.READY, ready_message)
     worst = max(problems, key=lambda v: ("", "Info", "Warning", "Error").index(v.severity or "Info"))
@@ -274,7 +289,7 @@ def derived_verdicts(wanted: tuple[ConditionType, ...], reported: list[Verdict])
     given: dict[ConditionType, Verdict] = {}
     for verdict in reported:
         given.setdefault(verdict.type, verdict)
-    problems = [v for v in reported if not _healthy(v)]
+    problems = [v for v in reported if v.type not in OBSERVATIONS and not _healthy(v)]
     return [given.get(t) or _derived(t, problems) for t in wanted if t not in SUMMARIES]
 
 
@@ -297,6 +312,8 @@ def _derived(type_: ConditionType, problems: list[Verdict]) -> Verdict:
 
 
 def _healthy(verdict: Verdict) -> bool:
+    if verdict.type in OBSERVATIONS:
+        return verdict.status != "True"
     if verdict.type in INVERTED:
         return verdict.status == "False"
     return verdict.status == "True"

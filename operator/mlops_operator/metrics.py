@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -71,6 +71,43 @@ class ConditionStates(Collector):
         yield ready
 
 
+DriftValue = tuple[str, str, float, float]  # feature, statistic, value, threshold
+
+
+class DriftValues(Collector):
+    """Each monitored deployment's drift per feature at its last check (spec.monitoring.drift), exported
+    with the threshold beside it so dashboards and alerts need not know the spec."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._values: dict[tuple[str, str], list[DriftValue]] = {}
+
+    def record(self, namespace: str, name: str, values: Sequence[DriftValue]) -> None:
+        with self._lock:
+            self._values[(namespace, name)] = list(values)
+
+    def forget(self, namespace: str | None, name: str) -> None:
+        with self._lock:
+            self._values.pop((namespace or "", name), None)
+
+    def collect(self) -> Iterable[Metric]:
+        labels = ["namespace", "name", "feature", "statistic"]
+        value = GaugeMetricFamily(
+            "mlops_operator_drift_value", "Drift statistic per feature, last check.", labels=labels
+        )
+        threshold = GaugeMetricFamily(
+            "mlops_operator_drift_threshold", "Threshold of the drift statistic per feature.", labels=labels
+        )
+        with self._lock:
+            items = sorted(self._values.items())
+        for (namespace, name), features in items:
+            for feature, statistic, measured, limit in features:
+                value.add_metric([namespace, name, feature, statistic], measured)
+                threshold.add_metric([namespace, name, feature, statistic], limit)
+        yield value
+        yield threshold
+
+
 class OperatorMetrics:
     """The operator's metrics on one registry."""
 
@@ -80,6 +117,8 @@ class OperatorMetrics:
         self._define_api_metrics(self.registry)
         self.objects = ConditionStates()
         self.registry.register(self.objects)
+        self.drift = DriftValues()
+        self.registry.register(self.drift)
 
     def _define_reconcile_metrics(self, r: CollectorRegistry) -> None:
         self.reconciles = Counter(

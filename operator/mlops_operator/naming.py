@@ -30,6 +30,10 @@ ANNOTATION_ROLLOUT_ACTION = f"rollout.{GROUP}/action"
 KEYS_MOUNT_DIR = "/var/run/secrets/mlops.dev/keys"
 MODEL_MOUNT_DIR = "/var/azureml-app/model"
 CODE_MOUNT_DIR = "/var/azureml-app/code"
+# The drift profile (spec.monitoring.drift.baseline), where the scoring server bins inputs against it.
+DRIFT_PROFILE_MOUNT_DIR = "/etc/mlops.dev/drift"
+DRIFT_PROFILE_FILE = "profile.json"
+LABEL_DRIFT_EPISODE = f"{GROUP}/drift-episode"
 SCORING_PORT = 5001
 
 

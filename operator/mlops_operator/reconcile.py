@@ -28,6 +28,8 @@ from mlops_operator.conditions import (
     transitions,
     worth_an_event,
 )
+from mlops_operator.monitoring.drift_driver import DriftPass
+from mlops_operator.monitoring.drift_machine import not_monitored
 from mlops_operator.rollouts.driver import RolloutPass, with_rollout
 from mlops_operator.rollouts.machine import no_rollout_verdict
 
@@ -44,6 +46,9 @@ class StatusUpdate:
 
 
 RolloutRunner = Callable[[ModelDeployment], RolloutPass]
+# Drift counts come from our scoring server (scoring/drift.py); Azure ML's inference server keeps none.
+DRIFT_COUNTING_BACKENDS = frozenset({"native"})
+DriftRunner = Callable[[ModelDeployment], DriftPass]
 
 
 def reconcile_deployment(
@@ -51,9 +56,11 @@ def reconcile_deployment(
     platform: MLOpsPlatform | None,
     backends: Mapping[str, Backend],
     rollouts: RolloutRunner | None = None,
+    drift: DriftRunner | None = None,
 ) -> Outcome:
     """Desired vs observed for one ModelDeployment, through its platform's backend; a rollout's state is
-    decided first, so the endpoint this pass renders already carries its traffic."""
+    decided first, so the endpoint this pass renders already carries its traffic. Drift is checked last,
+    and only once the deployment is served: it is news about the inputs, not a reason to stop serving."""
     problem = _platform_problem(md, platform, backends)
     if problem is not None:
         return Outcome([problem])
@@ -67,7 +74,40 @@ def reconcile_deployment(
         return Outcome([too_big])
     rollout = (rollouts or _without_rollouts)(md)
     served = with_rollout(md, rollout.status) if rollout.status else md
-    return _with_rollout(_guarded(lambda: backend.reconcile_deployment(served, platform)), rollout)
+    outcome = _with_rollout(_guarded(lambda: backend.reconcile_deployment(served, platform)), rollout)
+    if md.spec.monitoring.drift is not None and platform.spec.backend not in DRIFT_COUNTING_BACKENDS:
+        return _with_drift(outcome, _drift_unsupported(platform.spec.backend))
+    return _with_drift(outcome, (drift or _without_drift)(md))
+
+
+def _drift_unsupported(backend: str) -> DriftPass:
+    message = (
+        f"spec.monitoring.drift needs the native backend's scoring server, which counts inputs against the "
+        f"profile; the {backend} backend's server does not. Remove it, or use Azure ML model monitoring"
+    )
+    return DriftPass(Verdict(ConditionType.DATA_DRIFT, "Unknown", Reason.FEATURE_UNSUPPORTED, message, "Warning"))
+
+
+def _without_drift(md: ModelDeployment) -> DriftPass:
+    if md.spec.monitoring.drift is None:
+        return DriftPass(not_monitored())
+    return DriftPass(Verdict(ConditionType.DATA_DRIFT, "Unknown", Reason.DRIFT_CHECK_FAILED, "no drift monitor"))
+
+
+def _with_drift(outcome: Outcome, drift: DriftPass) -> Outcome:
+    """The outcome plus the DataDrift verdict, status.drift when checked (or cleared), Events and next look."""
+    status = outcome.status
+    if drift.status is not None or drift.clear:
+        base = status if isinstance(status, ModelDeploymentStatus) else ModelDeploymentStatus()
+        status = base.model_copy()
+        status.drift = drift.status
+    requeue = outcome.requeue_after
+    if drift.requeue_after is not None:
+        requeue = min(requeue or drift.requeue_after, drift.requeue_after)
+    verdicts = [*outcome.verdicts, drift.verdict]
+    return replace(
+        outcome, verdicts=verdicts, status=status, requeue_after=requeue, events=[*outcome.events, *drift.events]
+    )
 
 
 def _without_rollouts(md: ModelDeployment) -> RolloutPass:

@@ -17,6 +17,7 @@ DEPLOYMENT_SET = [
     "DeploymentReady",
     "TrafficApplied",
     "RolledOut",
+    "DataDrift",
     "Progressing",
     "Degraded",
     "Stalled",

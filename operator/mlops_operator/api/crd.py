@@ -109,8 +109,8 @@ def _resolve(node: Any, defs: dict[str, Any]) -> Any:
     for key, value in node.items():
         if key in ("title", "default", "$defs"):
             continue
-        if key == "additionalProperties" and value is False:
-            continue
+        if key == "additionalProperties" and (value is False or node.get("x-kubernetes-preserve-unknown-fields")):
+            continue  # a structural schema keeps unknown fields by the flag, never by additionalProperties
         if key == "const":
             out["enum"] = [value]
             continue

@@ -14,7 +14,7 @@ from mlops_operator.render.model_source import parse_model_uri
 
 
 def watched_by_deployment(md: ModelDeployment) -> list[ObjectKey]:
-    """The platform, the endpoint (its other members), code and model ConfigMaps, keys and image pull Secrets."""
+    """The platform, the endpoint (its other members), code, model and drift profile ConfigMaps, keys and Secrets."""
     namespace = str(md.metadata.namespace)
     keys = [
         ObjectKey("MLOpsPlatform", None, md.spec.platform_ref.name),
@@ -25,6 +25,12 @@ def watched_by_deployment(md: ModelDeployment) -> list[ObjectKey]:
         keys.append(ObjectKey("ConfigMap", namespace, source.config_map))
     if md.spec.code.config_map is not None:
         keys.append(ObjectKey("ConfigMap", namespace, md.spec.code.config_map.name))
+    drift = md.spec.monitoring.drift
+    if drift is not None:
+        keys.append(ObjectKey("ConfigMap", namespace, drift.baseline.config_map_key_ref.name))
+        key_ref = drift.actions.cloud_event.key_secret_ref if drift.actions.cloud_event else None
+        if key_ref is not None:
+            keys.append(ObjectKey("Secret", namespace, key_ref.name))
     if md.spec.endpoint.auth_mode == "key":
         keys.append(ObjectKey("Secret", namespace, naming.keys_secret_name(md.spec.endpoint.name)))
     keys += [ObjectKey("Secret", namespace, ref.name) for ref in md.spec.environment.image_pull_secrets]

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "smoke": ("mlops_operator.cli.smoke", "POST a request file to a deployment's scoring URI; latency and answer"),
     "promote": ("mlops_operator.cli.promote", "shift an endpoint's traffic to a deployment in steps"),
     "abort": ("mlops_operator.cli.abort", "abort (or retry) a deployment's progressive rollout"),
+    "profile": ("mlops_operator.cli.profile", "write a training data profile for drift monitoring"),
     "completion": ("mlops_operator.cli.completion", "print a bash or zsh completion script"),
     "crds": ("mlops_operator.cli.crds", "write or check the CRDs generated from the API models"),
     "version": ("mlops_operator.cli.version", "print the version"),

@@ -13,6 +13,7 @@ from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.wakeup import Waker
 from mlops_operator.kube import Kube, load_api_client
 from mlops_operator.metrics import OperatorMetrics
+from mlops_operator.monitoring.drift_driver import DriftMonitor
 from mlops_operator.rollouts.driver import RolloutDriver
 
 if TYPE_CHECKING:
@@ -89,6 +90,7 @@ class OperatorContext:
     waker: Waker = field(default_factory=Waker)
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     rollouts: RolloutDriver | None = None  # None: a spec.rollout cannot progress (some unit tests)
+    drift: DriftMonitor | None = None  # None: spec.monitoring.drift is not checked (some unit tests)
 
 
 def build_context(
@@ -109,4 +111,7 @@ def build_context(
 
     backends = LazyBackends({"native": lambda: NativeBackend(kube, settings), "azureml": azureml})
     rollouts = RolloutDriver(kube, settings.prometheus_url)
-    return OperatorContext(kube=kube, settings=settings, backends=backends, rollouts=rollouts, metrics=metrics)
+    drift = DriftMonitor(kube, settings.prometheus_url, metrics=metrics)
+    return OperatorContext(
+        kube=kube, settings=settings, backends=backends, rollouts=rollouts, drift=drift, metrics=metrics
+    )

@@ -84,6 +84,7 @@ def look(ctx: OperatorContext, key: ObjectKey) -> float | None:
         if body is None or body["metadata"].get("deletionTimestamp"):
             outcome["result"] = "gone"
             ctx.metrics.objects.forget(key.kind, key.namespace, key.name)
+            ctx.metrics.drift.forget(key.namespace, key.name)
             return None
         delay = _pass(ctx, key, body, outcome)
         if delay is None:
@@ -130,7 +131,13 @@ def _deployment_pass(ctx: OperatorContext, body: dict[str, Any]) -> float | None
     except InvalidResourceError as exc:
         return _write(ctx, body, "native", Outcome([blocked(Reason.INVALID_SPEC, str(exc))]))
     platform = get_platform(ctx, md.spec.platform_ref.name)
-    outcome = reconcile_deployment(md, platform, ctx.backends, ctx.rollouts.run if ctx.rollouts else None)
+    outcome = reconcile_deployment(
+        md,
+        platform,
+        ctx.backends,
+        ctx.rollouts.run if ctx.rollouts else None,
+        ctx.drift.run if ctx.drift else None,
+    )
     delay = _write(ctx, body, platform.spec.backend if platform else "native", outcome)
     _post(body, outcome.events)
     if outcome.consumed_annotations:

@@ -115,6 +115,8 @@ def _environment(md: ModelDeployment, inputs: WorkloadInputs) -> list[dict[str, 
     }
     if spec.endpoint.auth_mode == "key":
         env["MLOPS_KEYS_DIR"] = naming.KEYS_MOUNT_DIR
+    if spec.monitoring.drift is not None:
+        env["MLOPS_DRIFT_PROFILE"] = f"{naming.DRIFT_PROFILE_MOUNT_DIR}/{naming.DRIFT_PROFILE_FILE}"
     env.update(spec.environment_variables)
     return [{"name": k, "value": v} for k, v in env.items()]
 
@@ -141,6 +143,11 @@ def _volumes(md: ModelDeployment, source: ModelSource) -> list[dict[str, Any]]:
     if md.spec.endpoint.auth_mode == "key":
         secret = naming.keys_secret_name(md.spec.endpoint.name)
         volumes.append({"name": "endpoint-keys", "secret": {"secretName": secret}})
+    drift = md.spec.monitoring.drift
+    if drift is not None:
+        ref = drift.baseline.config_map_key_ref
+        items = [{"key": ref.key, "path": naming.DRIFT_PROFILE_FILE}]
+        volumes.append({"name": "drift-profile", "configMap": {"name": ref.name, "items": items, "optional": True}})
     return volumes
 
 
@@ -150,6 +157,8 @@ def _mounts(md: ModelDeployment, source: ModelSource) -> list[dict[str, Any]]:
         mounts.append({"name": "code", "mountPath": naming.CODE_MOUNT_DIR, "readOnly": True})
     if md.spec.endpoint.auth_mode == "key":
         mounts.append({"name": "endpoint-keys", "mountPath": naming.KEYS_MOUNT_DIR, "readOnly": True})
+    if md.spec.monitoring.drift is not None:
+        mounts.append({"name": "drift-profile", "mountPath": naming.DRIFT_PROFILE_MOUNT_DIR, "readOnly": True})
     return mounts
 
 

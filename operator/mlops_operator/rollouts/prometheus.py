@@ -34,6 +34,18 @@ class PrometheusProvider:
         self._timeout = timeout
 
     def query(self, expression: str) -> float | None:
+        return _single_value(self._get(expression))
+
+    def series(self, expression: str) -> list[tuple[dict[str, str], float]]:
+        """Every series of an instant vector, with its labels (NaN values dropped)."""
+        data = _data(self._get(expression))
+        result = data.get("result")
+        if data.get("resultType") != "vector" or not isinstance(result, list):
+            raise ProviderError(f"the query returned a {data.get('resultType')}; expected an instant vector")
+        found = [(dict(item["metric"]), float(item["value"][1])) for item in result]
+        return [(labels, value) for labels, value in found if not math.isnan(value)]
+
+    def _get(self, expression: str) -> dict[str, object]:
         url = f"{self.address}/api/v1/query?" + urllib.parse.urlencode({"query": expression})
         try:
             with urllib.request.urlopen(url, timeout=self._timeout) as response:
@@ -42,7 +54,9 @@ class PrometheusProvider:
             raise ProviderError(f"Prometheus {self.address} answered {exc.code}: {_error_of(exc)}") from exc
         except (OSError, ValueError) as exc:
             raise ProviderError(f"Prometheus {self.address} unreachable: {exc}") from exc
-        return _single_value(body)
+        if not isinstance(body, dict):
+            raise ProviderError(f"Prometheus answered {str(body)[:300]}")
+        return body
 
 
 def _error_of(exc: urllib.error.HTTPError) -> str:
@@ -52,10 +66,15 @@ def _error_of(exc: urllib.error.HTTPError) -> str:
         return exc.reason if isinstance(exc.reason, str) else ""
 
 
-def _single_value(body: dict[str, object]) -> float | None:
+def _data(body: dict[str, object]) -> dict[str, object]:
     data = body.get("data")
     if body.get("status") != "success" or not isinstance(data, dict):
         raise ProviderError(f"Prometheus answered {str(body)[:300]}")
+    return data
+
+
+def _single_value(body: dict[str, object]) -> float | None:
+    data = _data(body)
     result, kind = data.get("result"), data.get("resultType")
     if kind == "scalar" and isinstance(result, list):
         value = float(result[1])

@@ -65,6 +65,7 @@ def test_unsupported_settings_block_the_deployment_with_feature_unsupported(spec
         "DeploymentReady",
         "TrafficApplied",
         "RolledOut",
+        "DataDrift",
         "Progressing",
         "Degraded",
         "Stalled",

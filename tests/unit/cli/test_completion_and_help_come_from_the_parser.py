@@ -29,7 +29,7 @@ def test_every_registered_command_is_described() -> None:
 
 def test_bash_completes_commands_options_and_choices(tmp_path: Path) -> None:
     script = bash_script(commands_of(build_parser()))
-    assert complete(script, ["mlopsctl", "pro"], tmp_path) == ["promote"]
+    assert complete(script, ["mlopsctl", "prom"], tmp_path) == ["promote"]
     assert set(complete(script, ["mlopsctl", "status", "--"], tmp_path)) >= {"--watch", "--output", "--namespace"}
     assert complete(script, ["mlopsctl", "status", "-o", ""], tmp_path) == ["table", "json", "yaml"]
     assert complete(script, ["mlopsctl", "completion", ""], tmp_path) == ["bash", "zsh"]

@@ -20,6 +20,7 @@ from mlops_operator.api.v1alpha1.common import (
     ResourceRequirements,
     cel,
 )
+from mlops_operator.api.v1alpha1.monitoring import DriftStatus, MonitoringSettings
 from mlops_operator.api.v1alpha1.rollout import RolloutSpec, RolloutStatus
 
 # Azure ML names endpoints and deployments with 3-32 letters, digits and dashes, starting with a letter.
@@ -224,6 +225,10 @@ class ModelDeploymentSpec(CamelModel):
             "back on failure. spec.traffic stays the destination; the steps are in status.rollout."
         ),
     )
+    monitoring: MonitoringSettings = Field(
+        default_factory=MonitoringSettings,
+        description="What the operator watches about the served model: data drift against the training data.",
+    )
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ModelDeploymentSpec:
@@ -277,6 +282,7 @@ class ModelDeploymentStatus(CamelModel):
     )
     last_failure: FailureRecord | None = Field(None, description="The last failure, until the next success.")
     rollout: RolloutStatus | None = Field(None, description="The progressive rollout of spec.rollout, if any.")
+    drift: DriftStatus | None = Field(None, description="Data drift as last checked (spec.monitoring.drift).")
 
 
 class ModelDeployment(CamelModel):

@@ -53,6 +53,12 @@ def read_references(kube: Kube, md: ModelDeployment) -> References:
         if found is None:
             return References(_missing(Reason.CODE_NOT_FOUND, "ConfigMap", code.name, "spec.code.configMap", md), "")
         contents.append(found)
+    drift = md.spec.monitoring.drift
+    if drift is not None:
+        # Optional for the pods (serving never waits on monitoring); hashed when present, so creating or
+        # editing the profile restarts the pods with it. A missing one is reported on DataDrift.
+        profile = kube.get("v1", "ConfigMap", drift.baseline.config_map_key_ref.name, namespace)
+        contents += [profile] if profile is not None else []
     for ref in md.spec.environment.image_pull_secrets:
         if kube.get("v1", "Secret", ref.name, namespace) is None:
             field = "spec.environment.imagePullSecrets"

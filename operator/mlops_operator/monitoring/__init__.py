@@ -1,0 +1,1 @@
+"""What the operator watches about served models (data drift), between reconcile and the backends."""
