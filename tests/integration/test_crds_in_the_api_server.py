@@ -18,7 +18,13 @@ pytestmark = pytest.mark.integration
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = REPO_ROOT / "crds"
-EXAMPLES = sorted([*(REPO_ROOT / "examples").glob("*.yaml"), *(REPO_ROOT / "examples" / "rollouts").glob("*.yaml")])
+EXAMPLES = sorted(
+    [
+        *(REPO_ROOT / "examples").glob("*.yaml"),
+        *(REPO_ROOT / "examples" / "rollouts").glob("*.yaml"),
+        *(REPO_ROOT / "examples" / "drift").glob("*.yaml"),
+    ]
+)
 GROUP, VERSION, PLURAL = "mlops.dev", "v1alpha1", "modeldeployments"
 OUR_CRDS = {"modeldeployments.mlops.dev", "mlopsplatforms.mlops.dev"}
 
@@ -65,6 +71,7 @@ def with_spec(**changes: Any) -> dict[str, Any]:
     return body
 
 
+DRIFT = {"baseline": {"configMapKeyRef": {"name": "profile"}}}
 BAD_DEPLOYMENTS = {
     "traffic above 100": (with_spec(traffic=150), "spec.traffic in body should be less than or equal to 100"),
     "min instances above max": (
@@ -109,6 +116,18 @@ BAD_DEPLOYMENTS = {
             }
         ),
         'spec.rollout.analysis.gates[0].metric: Unsupported value: "errors"',
+    ),
+    "a drift window shorter than its check interval": (
+        with_spec(monitoring={"drift": {**DRIFT, "windowSeconds": 60, "checkIntervalSeconds": 300}}),
+        "monitoring.drift.windowSeconds must be at least checkIntervalSeconds",
+    ),
+    "an unknown drift statistic": (
+        with_spec(monitoring={"drift": {**DRIFT, "statistic": "kolmogorov"}}),
+        'spec.monitoring.drift.statistic: Unsupported value: "kolmogorov"',
+    ),
+    "a drift webhook that is not a URL": (
+        with_spec(monitoring={"drift": {**DRIFT, "actions": {"cloudEvent": {"url": "eventgrid topic"}}}}),
+        "spec.monitoring.drift.actions.cloudEvent.url in body should match",
     ),
 }
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from kopf.testing import KopfRunner
 from native_backend.helpers import apply_platform, start_operator
+from prometheus_server import Prometheus, prometheus_bin
 
 from mlops_operator.devcluster import LocalCluster
 from mlops_operator.devcluster.gateway import (
@@ -19,7 +21,9 @@ from mlops_operator.devcluster.gateway import (
     apply_manifest,
     find_traefik,
 )
+from mlops_operator.devcluster.nodeconfig import NODE_NAME
 from mlops_operator.kube import Kube, load_api_client
+from mlops_operator.render.prometheus import prometheus_config, scoring_pods_scrape_config
 
 REPO = Path(__file__).resolve().parents[3]
 GATEWAY, GATEWAY_NAMESPACE = "mlops-gateway", "mlops-system"
@@ -69,3 +73,32 @@ def traefik(real_cluster: LocalCluster, real_kube: Kube) -> Iterator[Traefik]:
         apply_platform(real_kube, native={"gateway": {"name": GATEWAY, "namespace": GATEWAY_NAMESPACE}})
         yield running
     apply_platform(real_kube)
+
+
+@pytest.fixture(scope="module")
+def operator(real_cluster: LocalCluster, traefik: Traefik) -> Iterator[Callable[[], Any]]:
+    """The operator's environment for this module (its platform on the Gateway, set by `traefik`); tests start
+    (and restart) the operator with the returned factory."""
+    assert real_cluster.images is not None
+    saved = dict(os.environ)
+    os.environ.update(
+        KUBECONFIG=str(real_cluster.kubeconfig_path),
+        MLOPS_SCORING_IMAGE=real_cluster.images.scoring,
+        MLOPS_PROGRESS_REQUEUE_SECONDS="1",
+    )
+    try:
+        yield start_operator
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def prometheus(real_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
+    job = scoring_pods_scrape_config(str(real_cluster.kubeconfig_path), NODE_NAME, interval="1s")
+    server = Prometheus(prometheus_bin(), tmp_path_factory.mktemp("prometheus"), prometheus_config([job]))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -12,22 +12,19 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from gateway.traffic import Caller, Load, LoadResult
-from native_backend.helpers import start_operator, wait_condition
+from native_backend.helpers import wait_condition
 from polling import wait_for
-from prometheus_server import Prometheus, prometheus_bin
+from prometheus_server import Prometheus
 
 from mlops_operator.api.v1alpha1.rollout import MetricGate
-from mlops_operator.devcluster import LocalCluster
 from mlops_operator.devcluster.gateway import Traefik
-from mlops_operator.devcluster.nodeconfig import NODE_NAME
 from mlops_operator.kube import Kube
-from mlops_operator.render.prometheus import prometheus_config, scoring_pods_scrape_config
 from mlops_operator.rollouts.gates import Subjects, expression
 
 from .test_model_deployments_run_real_pods import ROW, _deployment, _model_files
@@ -58,35 +55,6 @@ def run(raw):
     time.sleep(0.3)
     return [1.0 for _ in json.loads(raw)["data"]]
 """
-
-
-@pytest.fixture(scope="module")
-def operator(real_cluster: LocalCluster, traefik: Traefik) -> Iterator[Callable[[], Any]]:
-    """The operator's environment for this module (its platform on the Gateway, set by `traefik`); tests start
-    (and restart) the operator with the returned factory."""
-    assert real_cluster.images is not None
-    saved = dict(os.environ)
-    os.environ.update(
-        KUBECONFIG=str(real_cluster.kubeconfig_path),
-        MLOPS_SCORING_IMAGE=real_cluster.images.scoring,
-        MLOPS_PROGRESS_REQUEUE_SECONDS="1",
-    )
-    try:
-        yield start_operator
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
-@pytest.fixture(scope="module")
-def prometheus(real_cluster: LocalCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
-    job = scoring_pods_scrape_config(str(real_cluster.kubeconfig_path), NODE_NAME, interval="1s")
-    server = Prometheus(prometheus_bin(), tmp_path_factory.mktemp("prometheus"), prometheus_config([job]))
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _rollout(prometheus: Prometheus, gates: list[dict[str, Any]], failure_limit: int = 0) -> dict[str, Any]:

@@ -49,6 +49,23 @@ def _https_variant(md: ModelDeployment) -> ModelDeployment:
     return ModelDeployment.model_validate(wire)
 
 
+def _monitored() -> ModelDeployment:
+    doc = yaml.safe_load((EXAMPLES / "drift" / "diabetes-with-drift-monitoring.yaml").read_text())
+    doc["metadata"]["uid"] = "uid-monitored"
+    return ModelDeployment.model_validate(doc)
+
+
+def _retraining_job(md: ModelDeployment) -> dict[str, Any]:
+    """The Job of drift episode 2 (monitoring/drift_actions.py): named, labelled and owned for the episode."""
+    from mlops_operator.api.v1alpha1.monitoring import DriftEpisode, DriftStatus
+    from mlops_operator.monitoring.drift_actions import render_retraining_job
+
+    drift = md.spec.monitoring.drift
+    assert drift is not None and drift.actions.job is not None
+    episode = DriftEpisode(number=2, started_at="2026-12-01T12:00:00Z", features=["bmi", "s5"])
+    return render_retraining_job(md, drift.actions.job, DriftStatus(episode=episode))
+
+
 def _cases() -> dict[str, Any]:
     platform, mds = _examples()
     blue, green = mds["diabetes-blue"], mds["diabetes-green"]
@@ -64,7 +81,10 @@ def _cases() -> dict[str, Any]:
     )
     gateway = GatewayParentRef(name="mlops-gateway", namespace="mlops-system")
     https = _https_variant(blue)
+    monitored = _monitored()
     return {
+        "monitored-deployment": render_deployment(monitored, _inputs(platform, monitored)),
+        "monitored-retraining-job": _retraining_job(monitored),
         "blue-deployment": render_deployment(blue, _inputs(platform, blue)),
         "blue-service": render_service(blue),
         "blue-pdb": render_pdb(blue),
