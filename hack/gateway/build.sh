@@ -27,6 +27,9 @@ fi
 key="$( (echo "$TRAEFIK_VERSION $LDFLAGS"; find "$HERE" -type f ! -name build.sh -print0 | sort -z \
   | xargs -0r cat) | sha256sum | cut -c1-12)"
 OUT="$CACHE_ROOT/$TRAEFIK_VERSION-$key"
+# Two builds of the same key (two test runs, render-deploy during a test) wait for each other instead of
+# racing on $OUT; the second finds the first one's result cached.
+mkdir -p "$CACHE_ROOT" && exec {build_lock}>"$OUT.lock" && flock "$build_lock"
 BIN="$OUT/bin"
 
 if [[ -x "$BIN/traefik" ]]; then

@@ -23,6 +23,9 @@ fi
 
 key="$(echo "$PROM_VERSION $TAGS -trimpath -s -w" | sha256sum | cut -c1-12)"
 OUT="$CACHE_ROOT/$PROM_VERSION-$key"
+# Two builds of the same key (two test runs, render-deploy during a test) wait for each other instead of
+# racing on $OUT; the second finds the first one's result cached.
+mkdir -p "$CACHE_ROOT" && exec {build_lock}>"$OUT.lock" && flock "$build_lock"
 BIN="$OUT/bin"
 
 if [[ -x "$BIN/prometheus" && -x "$BIN/promtool" ]]; then
