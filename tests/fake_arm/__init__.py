@@ -2,8 +2,9 @@
 
 An HTTPS server on 127.0.0.1 (free port) with a CA minted at start. It implements, in memory and
 thread-safe, the ARM resources the operator touches: resource groups; Microsoft.MachineLearningServices
-workspaces, computes (Kubernetes attach), datastores, models/environments (+versions), online endpoints
-(listKeys, regenerateKeys, token) and deployments (getLogs); Microsoft.ContainerService managed clusters
+workspaces, computes (Kubernetes attach, compute clusters), datastores, models/environments/components/code
+(+versions), jobs (command and other job types: submit, get, list), online endpoints (listKeys, regenerateKeys,
+token) and deployments (getLogs); Microsoft.ContainerService managed clusters
 and agent pools; Microsoft.KubernetesConfiguration extensions; Microsoft.Resources template deployments
 (``workspaces.begin_create``: preflight, then the declared resources, see :mod:`.routes_deployments`).
 Long-running operations use real ``Azure-AsyncOperation``/``Location`` headers with ``Retry-After: 1``
@@ -35,7 +36,8 @@ message="...")``, ``fake.slow_operations("/computes/", polls=5, seconds=2)``.
 Observation: ``fake.calls("PUT", "onlineEndpoints")``, ``fake.requests(method, path_regex)``,
 ``fake.resource(id)``. Seeding: ``fake.seed_workspace("rg1", "ws1")``,
 ``fake.seed_aks_cluster("rg1", "aks1")``,
-``fake.seed_kubernetes_compute(...)``, ``fake.seed_model(...)``, ``fake.seed_environment(...)``.
+``fake.seed_kubernetes_compute(...)``, ``fake.seed_aml_compute(...)``, ``fake.seed_model(...)``,
+``fake.seed_environment(...)``, ``fake.seed_component(...)``.
 Blob storage: ``fake.proxy_url`` is an HTTPS ``CONNECT`` proxy on 127.0.0.1 that serves
 ``<account>.blob.<fake.storage_suffix>`` from memory with a certificate from the fake's CA and refuses every
 other host (:mod:`.blob_proxy`, :mod:`.blob_store`); ``fake.proxy_env()`` gives ``HTTPS_PROXY``/``NO_PROXY``

@@ -1,6 +1,8 @@
-"""Microsoft.MachineLearningServices: workspaces, computes, datastores, models and environments.
+"""Microsoft.MachineLearningServices: workspaces, computes, datastores, and the versioned assets (models,
+environments, components, code).
 
-Online endpoints and deployments live in :mod:`.routes_ml_endpoints`. Body validation uses the
+Online endpoints and deployments live in :mod:`.routes_ml_endpoints`, jobs in :mod:`.routes_ml_jobs`. Body
+validation uses the
 ``arm_ml_service`` TypeSpec models that azure-ai-ml itself serializes from.
 """
 
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from azure.ai.ml._restclient.arm_ml_service import models as ml_models
 
-from . import routes_ml_endpoints
+from . import routes_ml_endpoints, routes_ml_jobs
 from .errors import bad_request, conflict, not_found
 from .resources import (
     Kind,
@@ -34,7 +36,10 @@ DEFAULT_DATASTORE = "workspaceblobstore"
 _ASSET_IMMUTABLE = {
     "modelVersions": ("modelUri", "modelType"),
     "environmentVersions": ("image", "build", "condaFile", "inferenceConfig", "osType"),
+    "componentVersions": ("componentSpec",),
+    "codeVersions": ("codeUri",),
 }
+VERSIONED_ASSETS = ("models", "environments", "components", "codes")  # each with a `<singular>Versions` kind
 
 
 def typespec_validator(model: type, settings: Settings):
@@ -160,7 +165,7 @@ def _shape_asset_version(
 
 
 def _render_container(app: FakeArmApp, stored: StoredResource) -> dict[str, Any]:
-    kind = "modelVersions" if stored.kind == "models" else "environmentVersions"
+    kind = version_kind(stored.kind)
     versions = [v.id.rsplit("/", 1)[-1] for v in app.store.children(stored.id, kind)]
     numeric = sorted(int(v) for v in versions if v.isdigit())
     body = dict(stored.body)
@@ -238,8 +243,13 @@ def _list_datastore_secrets(app: FakeArmApp, req: Request) -> Response:
     raise bad_request("UserError", f"Datastore '{stored.body['name']}' has no secrets ({kind}).")
 
 
+def version_kind(container: str) -> str:
+    """`models` -> `modelVersions`, `codes` -> `codeVersions`."""
+    return container[:-1] + "Versions"
+
+
 def _asset_kinds(settings: Settings) -> dict[str, Kind]:
-    """Datastores, model/environment containers and versions: synchronous PUT and DELETE."""
+    """Datastores, model/environment/component/code containers and versions: synchronous PUT and DELETE."""
     v = functools.partial(typespec_validator, settings=settings)
     asset = {"namespace": NS, "put_lro": False, "delete_lro": False}
     versions = {"check": _check_asset_version, "shape": _shape_asset_version, **asset}
@@ -254,6 +264,14 @@ def _asset_kinds(settings: Settings) -> dict[str, Kind]:
                              validate=v(ml_models.EnvironmentContainer), render=_render_container, **asset),
         "environmentVersions": Kind("environmentVersions", f"{NS}/workspaces/environments/versions",
                                     validate=v(ml_models.EnvironmentVersion), **versions),
+        "components": Kind("components", f"{NS}/workspaces/components", validate=v(ml_models.ComponentContainer),
+                           render=_render_container, **asset),
+        "componentVersions": Kind("componentVersions", f"{NS}/workspaces/components/versions",
+                                  validate=v(ml_models.ComponentVersion), **versions),
+        "codes": Kind("codes", f"{NS}/workspaces/codes", validate=v(ml_models.CodeContainer),
+                      render=_render_container, **asset),
+        "codeVersions": Kind("codeVersions", f"{NS}/workspaces/codes/versions",
+                             validate=v(ml_models.CodeVersion), **versions),
     }  # fmt: skip
 
 
@@ -271,12 +289,14 @@ def kinds(settings: Settings) -> dict[str, Kind]:
 def register(router: Router, settings: Settings) -> None:
     k = kinds(settings)
     routes_ml_endpoints.register(router, settings, WS)
+    routes_ml_jobs.register(router, settings, WS)
     resource_routes(router, WS, k["workspaces"])
     resource_routes(router, WS + "/computes/{name}", k["computes"])
     router.add("GET", WS + "/datastores", _list_datastores, "datastores")
     router.add("POST", WS + "/datastores/{name}/listSecrets", _list_datastore_secrets, "datastores")
     resource_routes(router, WS + "/datastores/{name}", k["datastores"])
-    for container, version in (("models", "modelVersions"), ("environments", "environmentVersions")):
+    for container in VERSIONED_ASSETS:
+        version = version_kind(container)
         item = f"{WS}/{container}/{{name}}/versions/{{version}}"
         router.add("PUT", item, _put_asset_version(k[container], k[version]), version)
         router.add("GET", item.rsplit("/", 1)[0], _list_versions(k[version]), version)

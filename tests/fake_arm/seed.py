@@ -131,6 +131,50 @@ class SeedMixin:
             },
         )
 
+    def seed_aml_compute(self, resource_group: str, workspace: str, compute: str, *, max_nodes: int = 2) -> str:
+        """A training cluster (AmlCompute) that jobs can name in ``computeId``."""
+        path = f"{self.workspace_id(resource_group, workspace)}/computes/{compute}"
+        return self._put(
+            path,
+            {
+                "location": self.location,
+                "properties": {
+                    "computeType": "AmlCompute",
+                    "properties": {
+                        "vmSize": "STANDARD_DS3_V2",
+                        "scaleSettings": {"maxNodeCount": max_nodes, "minNodeCount": 0},
+                    },
+                },
+            },
+        )
+
+    def seed_component(
+        self,
+        resource_group: str,
+        workspace: str,
+        name: str,
+        version: str = "1",
+        *,
+        command: str = "python -m train",
+        environment: str = "train-env:1",
+        inputs: dict[str, dict[str, Any]] | None = None,
+    ) -> str:
+        """A registered command component, in the shape ``ml.components.create_or_update`` PUTs it; the
+        environment (``name:version``) must have been seeded."""
+        ws_id = self.workspace_id(resource_group, workspace)
+        env_name, env_version = environment.split(":", 1)
+        spec = {
+            "name": name,
+            "version": version,
+            "type": "command",
+            "command": command,
+            "environment": f"azureml:{ws_id}/environments/{env_name}/versions/{env_version}",
+            "inputs": inputs or {},
+            "is_deterministic": True,
+        }
+        path = f"{ws_id}/components/{name}/versions/{version}"
+        return self._put(path, {"properties": {"componentSpec": spec, "isAnonymous": False, "isArchived": False}})
+
     def seed_model(
         self,
         resource_group: str,

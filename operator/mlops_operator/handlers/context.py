@@ -5,8 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from mlops_operator.api.v1alpha1 import MLOpsPlatform
 from mlops_operator.backends.base import Backend, ObjectKey
 from mlops_operator.backends.native import NativeBackend
 from mlops_operator.config import OperatorSettings
@@ -17,7 +18,7 @@ from mlops_operator.monitoring.drift_driver import DriftMonitor
 from mlops_operator.rollouts.driver import RolloutDriver
 
 if TYPE_CHECKING:
-    from mlops_operator.backends.azureml import CredentialFactory
+    from mlops_operator.backends.azureml import AzureMLBackend, CredentialFactory
 
 IndexKey = tuple[str, str | None, str]
 
@@ -110,8 +111,13 @@ def build_context(
         return AzureMLBackend(kube, settings, credential_factory, metrics)
 
     backends = LazyBackends({"native": lambda: NativeBackend(kube, settings), "azureml": azureml})
+
+    def azureml_clients(platform: MLOpsPlatform) -> Any:
+        """The azureml backend's clients for a platform (its credentials, cached): drift's Azure ML jobs."""
+        return cast("AzureMLBackend", backends["azureml"]).clients(platform)
+
     rollouts = RolloutDriver(kube, settings.prometheus_url)
-    drift = DriftMonitor(kube, settings.prometheus_url, metrics=metrics)
+    drift = DriftMonitor(kube, settings.prometheus_url, metrics=metrics, azureml_clients=azureml_clients)
     return OperatorContext(
         kube=kube, settings=settings, backends=backends, rollouts=rollouts, drift=drift, metrics=metrics
     )

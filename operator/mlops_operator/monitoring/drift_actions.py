@@ -1,4 +1,5 @@
-"""What a drift episode sets off: a CloudEvent POSTed to a webhook, and a retraining Job.
+"""What a drift episode sets off: a CloudEvent POSTed to a webhook, and a retraining Job. (The third action, an
+Azure ML job, is submitted by backends/azureml/jobs.py.)
 
 Both are idempotent per episode: the CloudEvent's `id` is the deployment's uid and the episode number
 (receivers such as Event Grid subscribers deduplicate on it), and the Job's name is derived from the episode,
@@ -18,6 +19,7 @@ from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import ModelDeployment
 from mlops_operator.api.v1alpha1.monitoring import CloudEventAction, DriftStatus, JobAction
 from mlops_operator.kube import Kube, KubeError
+from mlops_operator.render.drift_job import drift_environment
 from mlops_operator.render.workload import owner_reference
 
 CLOUDEVENTS_JSON = "application/cloudevents+json; charset=utf-8"
@@ -96,13 +98,7 @@ def render_retraining_job(md: ModelDeployment, action: JobAction, status: DriftS
         naming.LABEL_DRIFT_EPISODE: str(episode.number),
         naming.LABEL_MANAGED_BY: naming.MANAGED_BY,
     }
-    env = [
-        {"name": "MLOPS_DRIFT_EPISODE", "value": str(episode.number)},
-        {"name": "MLOPS_DRIFT_FEATURES", "value": ",".join(episode.features)},
-        {"name": "MLOPS_MODEL_NAME", "value": md.spec.model.name},
-        {"name": "MLOPS_MODEL_VERSION", "value": md.spec.model.version},
-        {"name": "MLOPS_DEPLOYMENT", "value": str(md.metadata.name)},
-    ]
+    env = [{"name": key, "value": value} for key, value in drift_environment(md, status).items()]
     pod_spec = template["spec"]["template"].setdefault("spec", {})
     for container in pod_spec.get("containers") or []:
         container["env"] = [*(container.get("env") or []), *env]

@@ -6,9 +6,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
-from mlops_operator.api.v1alpha1 import ModelDeployment
-from mlops_operator.api.v1alpha1.monitoring import DriftMonitoring, DriftStatus
+from pydantic import ValidationError
+
+from mlops_operator.api.v1alpha1 import API_VERSION, MLOpsPlatform, ModelDeployment
+from mlops_operator.api.v1alpha1.monitoring import AzureMLJobAction, DriftMonitoring, DriftStatus
+from mlops_operator.backends.base import FatalError, RetryableError
 from mlops_operator.conditions import Announcement, ConditionType, Reason, Verdict
 from mlops_operator.drift.profile import Profile, ProfileError, parse_profile
 from mlops_operator.kube import Kube
@@ -22,6 +26,7 @@ from mlops_operator.monitoring.drift_machine import (
     rfc3339,
     unjudged,
 )
+from mlops_operator.render.drift_job import render_drift_job
 from mlops_operator.rollouts.prometheus import PrometheusProvider, ProviderError
 
 # Counters of the scoring server (scoring/drift.py), labelled per pod by the scrape (render/prometheus.py).
@@ -29,6 +34,9 @@ COUNTS_QUERY = (
     'sum by (feature, bin) (increase(mlops_drift_observations_total{{namespace="{namespace}", '
     'deployment="{deployment}"}}[{window}s]))'
 )
+
+# An azureml platform -> its SDK clients (the azureml backend's, which hold its credentials); None: no Azure ML.
+AzureMLClients = Callable[[MLOpsPlatform], Any]
 
 
 @dataclass
@@ -50,11 +58,13 @@ class DriftMonitor:
         default_prometheus: str | None,
         providers: Callable[[str], PrometheusProvider] = PrometheusProvider,
         metrics: OperatorMetrics | None = None,
+        azureml_clients: AzureMLClients | None = None,
     ) -> None:
         self._kube = kube
         self._default_prometheus = default_prometheus
         self._providers = providers
         self._metrics = metrics
+        self._azureml_clients = azureml_clients
         self._profiles: dict[tuple[str, str, str], Profile] = {}  # by namespace, name, resourceVersion
 
     def run(self, md: ModelDeployment, now: datetime | None = None) -> DriftPass:
@@ -147,7 +157,39 @@ class DriftMonitor:
             return send_cloud_event(self._kube, md, spec.actions.cloud_event, status)
         if action == "job" and spec.actions.job is not None:
             return create_retraining_job(self._kube, md, spec.actions.job, status)
+        if action == "azureMLJob" and spec.actions.azure_ml_job is not None:
+            return self._submit_azureml_job(md, spec.actions.azure_ml_job, status)
         raise ActionError(f"unknown action {action}")
+
+    def _submit_azureml_job(self, md: ModelDeployment, action: AzureMLJobAction, status: DriftStatus) -> str:
+        platform = self._azureml_platform(action.platform_ref.name)
+        if self._azureml_clients is None:
+            raise ActionError("this operator runs without the azureml backend")
+        assert platform.spec.azure is not None
+        # Imported here: an operator whose drift actions never reach Azure ML never loads the Azure SDKs.
+        from mlops_operator.backends.azureml.jobs import submit_drift_job
+
+        try:
+            return submit_drift_job(
+                self._azureml_clients(platform), platform.spec.azure, render_drift_job(md, action, status)
+            )
+        except (RetryableError, FatalError) as exc:
+            raise ActionError(f"{exc.reason}: {exc}") from exc
+
+    def _azureml_platform(self, name: str) -> MLOpsPlatform:
+        where = "monitoring.drift.actions.azureMLJob.platformRef"
+        body = self._kube.get(API_VERSION, "MLOpsPlatform", name)
+        if body is None:
+            raise ActionError(f"MLOpsPlatform {name} ({where}) does not exist")
+        try:
+            platform = MLOpsPlatform.model_validate(body)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            problem = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
+            raise ActionError(f"MLOpsPlatform {name} ({where}) is invalid: {problem}") from exc
+        if platform.spec.backend != "azureml" or platform.spec.azure is None:
+            raise ActionError(f"MLOpsPlatform {name} ({where}) has backend {platform.spec.backend}, not azureml")
+        return platform
 
     def _record(self, md: ModelDeployment, status: DriftStatus) -> None:
         if self._metrics is None:
@@ -157,7 +199,9 @@ class DriftMonitor:
 
 
 def _configured_actions(spec: DriftMonitoring) -> tuple[str, ...]:
-    return tuple(name for name, value in (("cloudEvent", spec.actions.cloud_event), ("job", spec.actions.job)) if value)
+    actions = spec.actions
+    configured = (("cloudEvent", actions.cloud_event), ("job", actions.job), ("azureMLJob", actions.azure_ml_job))
+    return tuple(name for name, value in configured if value)
 
 
 def _action_events(episode: int, done: list[str], failed: list[str]) -> list[Announcement]:

@@ -37,7 +37,7 @@ class DriftCheck:
     counts: Mapping[str, Sequence[float]]
     previous: DriftStatus | None
     now: datetime
-    actions: tuple[str, ...]  # the configured actions, by status key (`cloudEvent`, `job`)
+    actions: tuple[str, ...]  # the configured actions, by status key (`cloudEvent`, `job`, `azureMLJob`)
 
 
 @dataclass

@@ -1,13 +1,14 @@
 """`spec.monitoring.drift` and `status.drift`: compare what a served model receives with its training data,
-and act (a CloudEvent, a retraining Job) once per drift episode. See docs/drift.md."""
+and act (a CloudEvent, a retraining Job, an Azure ML job) once per drift episode. See docs/drift.md."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
-from mlops_operator.api.v1alpha1.common import CamelModel, DnsLabel, cel
+from mlops_operator.api.v1alpha1.common import CamelModel, DnsLabel, LocalObjectReference, cel
 from mlops_operator.api.v1alpha1.rollout import PrometheusProvider
 
 Statistic = Literal["jensenShannon", "psi", "wasserstein", "chiSquared"]
@@ -94,11 +95,97 @@ class JobAction(CamelModel):
         return self
 
 
+# Azure ML asset names (components): a letter, digit or underscore, then letters, digits, `_`, `.`, `-`.
+ASSET_NAME = r"[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,254}"
+ASSET_VERSION = r"[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,29}"
+COMPONENT_PATTERN = rf"^(azureml:)?{ASSET_NAME}(:{ASSET_VERSION})?$"
+InputValue = Annotated[str, StringConstraints(max_length=4096)]
+
+
+class AzureMLJobAction(CamelModel):
+    """Submit an Azure ML job per drift episode: a registered command component run as a command job, in the
+    workspace of an `azureml` MLOpsPlatform, with that platform's credentials."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.version) || !self.component.matches('^(azureml:)?[^:]+:')",
+                    "monitoring.drift.actions.azureMLJob: give the version in `component` or in `version`, not both",
+                    ".version",
+                ),
+                cel(
+                    "!has(self.inputs) || self.inputs.all(k, k.matches('^[a-zA-Z_][a-zA-Z0-9_]*$'))",
+                    "monitoring.drift.actions.azureMLJob.inputs: keys are input names (letters, digits, `_`)",
+                    ".inputs",
+                ),
+            ]
+        }
+    )
+
+    platform_ref: LocalObjectReference = Field(
+        description=(
+            "An MLOpsPlatform with backend `azureml`: the job goes to its workspace (`spec.azure`: subscription, "
+            "resource group, workspace) with the credentials it uses (`spec.azure.identity`)."
+        )
+    )
+    component: str = Field(
+        max_length=300,
+        pattern=COMPONENT_PATTERN,
+        description=(
+            "The registered command component to run: `name`, `name:version` or `azureml:name:version`. "
+            "Without a version (here or in `version`), the latest registered version at the time of submission."
+        ),
+    )
+    version: str | None = Field(
+        None, pattern=rf"^{ASSET_VERSION}$", description="Component version, when `component` names none."
+    )
+    compute_name: str = Field(
+        min_length=2,
+        max_length=24,
+        pattern=r"^[a-zA-Z][a-zA-Z0-9-]*$",
+        description="Compute target in the workspace that runs the job (a compute cluster, or an attached cluster).",
+    )
+    experiment_name: str | None = Field(
+        None,
+        max_length=255,
+        pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$",
+        description="Experiment the job is filed under; empty: the deployment's name.",
+    )
+    inputs: dict[str, InputValue] = Field(
+        default_factory=dict,
+        max_length=64,
+        description=(
+            "Values of the component's inputs, by input name (each a name the component declares): literals for "
+            "string, number, integer and boolean inputs, a path or `azureml:` asset for data and model inputs."
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _one_version(self) -> AzureMLJobAction:
+        if self.version is not None and self.component.removeprefix("azureml:").count(":"):
+            raise ValueError(
+                "monitoring.drift.actions.azureMLJob: give the version in `component` or in `version`, not both"
+            )
+        bad = [name for name in self.inputs if not re.fullmatch(r"[a-zA-Z_][a-zA-Z0-9_]*", name)]
+        if bad:
+            raise ValueError(f"monitoring.drift.actions.azureMLJob.inputs: {bad} are not input names")
+        return self
+
+    def component_name_and_version(self) -> tuple[str, str | None]:
+        """(name, version or None for the latest) from `component` and `version`."""
+        name, _, version = self.component.removeprefix("azureml:").partition(":")
+        return name, version or self.version
+
+
 class DriftActions(CamelModel):
     """What happens once per drift episode (cooldown permitting)."""
 
     cloud_event: CloudEventAction | None = Field(None, description="Send a CloudEvent (Event Grid, Knative, ...).")
     job: JobAction | None = Field(None, description="Start a retraining Job.")
+    azure_ml_job: AzureMLJobAction | None = Field(
+        None, alias="azureMLJob", description="Submit a retraining job to an Azure ML workspace."
+    )
 
 
 class DriftMonitoring(CamelModel):
@@ -173,7 +260,10 @@ class DriftEpisode(CamelModel):
     features: list[str] = Field(default_factory=list, description="Features drifted when it started.")
     actions: dict[str, str] = Field(
         default_factory=dict,
-        description="Per action (`cloudEvent`, `job`): `Sent`, `Created <name>`, `Skipped (cooldown)` or the error.",
+        description=(
+            "Per action (`cloudEvent`, `job`, `azureMLJob`): `Sent`, `Created <name>`, `Submitted <job name>`, "
+            "`Skipped (cooldown)` or the error (`Failed: ...`, retried at the next check)."
+        ),
     )
 
 
