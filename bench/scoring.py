@@ -7,6 +7,12 @@ floor is the in-process cost of run() alone. The final lines are one RESULT per 
 
     .venv/bin/python bench/scoring.py --duration 5          # full matrix, ~3 minutes
     .venv/bin/python bench/scoring.py --models linear --concurrency 32 --batch 1
+
+With --drift, ours is compared with ours collecting drift (MLOPS_DRIFT_PROFILE set to a profile of the
+diabetes features) instead of with upstream: fresh server pairs, alternating rounds; RESULT gives the req/s
+ratio and the collector's share of the server's CPU.
+
+    .venv/bin/python bench/scoring.py --drift --models linear --concurrency 32 --batch 1 --duration 2
 """
 
 from __future__ import annotations
@@ -19,10 +25,12 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +47,7 @@ SCRIPTS = {"linear": EXAMPLE / "score.py", "forest": EXAMPLE / "score_batch.py",
 START_DEADLINE_S = 60.0
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+COLLECTOR_CPU = "mlops_drift_collector_cpu_seconds_total"
 
 
 @dataclass(frozen=True)
@@ -234,6 +243,115 @@ def run_model(model: str, args: argparse.Namespace, workdir: Path, aml_python: s
     return results
 
 
+def write_drift_profile(path: Path) -> None:
+    """The diabetes features' reference profile, built as `mlopsctl profile` builds it (quantile bins)."""
+    from mlops_operator.drift.build import build_profile
+
+    data = load_diabetes(as_frame=True)
+    path.write_text(build_profile(data.frame, features=list(data.feature_names)).to_json())
+
+
+def drift_counters(port: int) -> dict[str, float]:
+    """The drift server's totals (rows, skips, collector CPU) from its /metrics, summed over its workers."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    wanted = ("mlops_drift_rows_total", "mlops_drift_skipped_total", COLLECTOR_CPU)
+    return {
+        series: float(value)
+        for series, value in (line.rsplit(" ", 1) for line in text.splitlines() if line.startswith(wanted))
+    }
+
+
+def run_drift(model: str, args: argparse.Namespace, workdir: Path) -> list[str]:
+    """Ours without and with drift collection on the same load, for each case; see `drift_case`."""
+    model_dir = workdir / model
+    train("linear" if model == "linear" else "forest", model_dir)
+    profile = workdir / "drift-profile.json"
+    write_drift_profile(profile)
+    results: list[str] = []
+    for batch in args.batch:
+        lua = workdir / f"post-{batch}.lua"
+        lua.write_text(
+            f'wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+            f"wrk.body = [==[{payload(batch)}]==]\n"
+        )
+        for concurrency in args.concurrency:
+            case = f"model={model} conc={concurrency} batch={batch}"
+            results += drift_case(model, model_dir, profile, lua, concurrency, args, case)
+    return results
+
+
+Servers = dict[str, tuple[int, subprocess.Popen[bytes]]]
+
+
+@contextlib.contextmanager
+def drift_servers(
+    model: str, model_dir: Path, profile: Path, args: argparse.Namespace, log_dir: Path
+) -> Iterator[Servers]:
+    """A fresh pair, plain and collecting: each process has its own hash seed and memory layout, which move
+    req/s by several percent on their own, so a comparison draws on several pairs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AZUREML_", "AML_", "MLOPS_"))}
+    with contextlib.ExitStack() as stack:
+        running = {}
+        for name, extra in (("plain", {}), ("drift", {"MLOPS_DRIFT_PROFILE": str(profile)})):
+            port = free_port()
+            command = commands(SCRIPTS[model], model_dir, port, args.workers, "")["ours"]
+            log = log_dir / f"{model}-{name}.log"
+            running[name] = (port, stack.enter_context(server(command, port, env | extra, log)))
+        yield running
+
+
+def drift_case(
+    model: str, model_dir: Path, profile: Path, lua: Path, concurrency: int, args: argparse.Namespace, case: str
+) -> list[str]:
+    """req/s with and without collection over `--sessions` fresh server pairs, each driven in alternating
+    rounds (plain, drift, drift, plain, ...) so that background load on a shared machine falls on both
+    alike; and the collector threads' share of the collecting server's CPU, from its own counter."""
+    rps: dict[str, list[float]] = {"plain": [], "drift": []}
+    sessions: list[float] = []
+    server = 0.0
+    totals: dict[str, float] = {}
+    for session in range(args.sessions):
+        with drift_servers(model, model_dir, profile, args, lua.parent) as running:
+            port, process = running["drift"]
+            pids = process_tree(process.pid)
+            before = cpu_seconds(pids)
+            measured = drift_rounds(running, lua, concurrency, args, f"session {session} {case}")
+            server += cpu_seconds(pids) - before
+            for series, value in drift_counters(port).items():
+                totals[series] = totals.get(series, 0.0) + value
+        sessions.append(statistics.fmean(measured["drift"]) / statistics.fmean(measured["plain"]))
+        for name, values in measured.items():
+            rps[name] += values
+    plain, drift = statistics.fmean(rps["plain"]), statistics.fmean(rps["drift"])
+    pairs = [d / p for p, d in zip(rps["plain"], rps["drift"], strict=True)]
+    return [
+        f"RESULT drift {case} sessions={args.sessions} rounds={args.rounds} plain_rps={plain:.1f} "
+        f"drift_rps={drift:.1f} rps_ratio={drift / plain:.3f} median_round_ratio={statistics.median(pairs):.3f} "
+        f"session_ratios={','.join(f'{r:.3f}' for r in sessions)} "
+        f"collector_cpu_share={totals.get(COLLECTOR_CPU, 0.0) / max(server, 1e-9):.4f}",
+        "DRIFT totals: " + " ".join(f"{series}={value:g}" for series, value in totals.items()),
+    ]
+
+
+def drift_rounds(
+    running: Servers, lua: Path, concurrency: int, args: argparse.Namespace, case: str
+) -> dict[str, list[float]]:
+    """req/s of each server, round by round; the order flips every round."""
+    rps: dict[str, list[float]] = {"plain": [], "drift": []}
+    for round_ in range(args.rounds):
+        for name in ("plain", "drift") if round_ % 2 == 0 else ("drift", "plain"):
+            port, process = running[name]
+            m = drive(port, lua, concurrency, args.duration, process.pid)
+            rps[name].append(m.rps)
+            print(
+                f"round {round_} {name:5} {case}: {m.rps:9.1f} req/s p50 {m.p50_ms:7.2f} ms "
+                f"p99 {m.p99_ms:7.2f} ms cpu/req {m.cpu_ms_per_req:6.3f} ms errors {m.errors}",
+                flush=True,
+            )
+    return rps
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=5.0, help="seconds per measured case (default 5)")
@@ -241,17 +359,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--models", nargs="+", default=["linear", "forest"], choices=sorted(SCRIPTS))
     parser.add_argument("--concurrency", nargs="+", type=int, default=[1, 8, 32])
     parser.add_argument("--batch", nargs="+", type=int, default=[1, 100], help="rows per request")
+    parser.add_argument("--drift", action="store_true", help="compare ours with ours collecting drift instead")
+    parser.add_argument("--rounds", type=int, default=6, help="with --drift: alternating rounds per session")
+    parser.add_argument("--sessions", type=int, default=4, help="with --drift: fresh server pairs per case")
     args = parser.parse_args(argv)
     if not 0 < args.duration <= 120:
         parser.error("--duration must be within (0, 120] seconds")
+    if args.rounds < 1 or args.sessions < 1:
+        parser.error("--rounds and --sessions must be at least 1")
     if shutil.which("wrk") is None:
         print("wrk is required: apt-get install -y wrk", file=sys.stderr)
         return 2
-    aml_python = aml_interpreter()
+    aml_python = "" if args.drift else aml_interpreter()
     results: list[str] = []
     with tempfile.TemporaryDirectory(prefix="scoring-bench-") as tmp:
         for model in args.models:
-            results += run_model(model, args, Path(tmp), aml_python)
+            if args.drift:
+                results += run_drift(model, args, Path(tmp))
+            else:
+                results += run_model(model, args, Path(tmp), aml_python)
     print("\n".join(results))
     return 0
 

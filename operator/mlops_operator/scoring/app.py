@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 from .auth import KeyStore
+from .drift import BodyTap, DriftCollector
 from .metrics import ROUTE_INDEX, MetricsBlock, Recorder
 from .responses import (
     HTML_TYPE,
@@ -75,6 +76,7 @@ class ScoringApp:
         max_request_bytes: int,
         server_version: str = "",
         deployment_name: str = "",
+        drift: DriftCollector | None = None,
     ) -> None:
         self.scorer = scorer
         self.swagger = swagger
@@ -84,6 +86,7 @@ class ScoringApp:
         self.max_request_bytes = max_request_bytes
         self.server_version = server_version.encode("latin-1")
         self.served_by = served_by_headers(deployment_name)
+        self.drift = drift
         self.draining = False
         self.routes = build_routes(self)
 
@@ -150,10 +153,16 @@ class ScoringApp:
         length = headers.get(b"content-length", b"")
         if length.isdigit():  # chunked bodies have no declared size and are not counted
             self.recorder.payload(int(length))
+        drift = self.drift
+        tap = BodyTap(receive) if drift is not None and scope["method"] == "POST" else None
         try:
-            return await self.scorer.score(scope, receive, headers, self.max_request_bytes)
+            reply = await self.scorer.score(scope, tap or receive, headers, self.max_request_bytes)
         finally:
             self.recorder.inflight(-1)
+        # Handed over once the answer is ready, so collection never delays run(); a 413 body was not read whole.
+        if drift is not None and tap is not None and reply.status != 413:
+            drift.offer(tap.chunks, tap.size)
+        return reply
 
     async def swagger_json(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]) -> Reply:
         query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
@@ -164,7 +173,10 @@ class ScoringApp:
             return error_reply(404, str(ex))
 
     async def prometheus(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]) -> Reply:
-        return Reply(200, [TEXT_TYPE], self.metrics.render())
+        exposition = self.metrics.render()
+        if self.drift is not None:
+            exposition += self.drift.block.render()
+        return Reply(200, [TEXT_TYPE], exposition)
 
 
 def build_routes(app: ScoringApp) -> dict[str, Route]:

@@ -8,12 +8,15 @@ the operator's pydantic-settings object.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from mlops_operator.drift.profile import Profile, parse_profile
 
 DEFAULT_PORT = 5001
 DEFAULT_HOST = "0.0.0.0"  # all interfaces, as upstream
@@ -25,6 +28,10 @@ DEFAULT_GRACEFUL_TIMEOUT_S = 30.0
 # The deployment this server serves; Azure ML's router reports it in `azureml-model-deployment`, and behind
 # a plain Gateway only the server itself knows it. Set by the operator on each ModelDeployment's pods.
 DEPLOYMENT_NAME_ENV = "AZUREML_DEPLOYMENT_NAME"  # set by the operator on every scoring pod
+# Data drift: the reference profile's path turns collection on; unset, the server pays nothing for it.
+DRIFT_PROFILE_ENV = "MLOPS_DRIFT_PROFILE"
+DRIFT_MAX_ROWS_ENV = "MLOPS_DRIFT_MAX_ROWS_PER_SECOND"
+DEFAULT_DRIFT_MAX_ROWS_PER_SECOND = 2000  # per worker; CPU is capped separately (scoring/drift.py)
 
 
 class ConfigError(ValueError):
@@ -57,6 +64,10 @@ class ScoringConfig:
     server_version: str = ""
     deployment_name: str = ""
     """Sent back as `azureml-model-deployment` on every response, so clients see which deployment answered."""
+    drift_profile: Profile | None = None
+    """The reference profile served inputs are binned against (MLOPS_DRIFT_PROFILE); None: no collection."""
+    drift_max_rows_per_second: int = DEFAULT_DRIFT_MAX_ROWS_PER_SECOND
+    """Rows each worker bins per second at most; beyond that it samples (MLOPS_DRIFT_MAX_ROWS_PER_SECOND)."""
 
     @property
     def script_path(self) -> str | None:
@@ -141,6 +152,26 @@ def _server_version(env: Mapping[str, str]) -> str:
         return "mlops-scoring"
 
 
+def load_drift_profile(path: str | None) -> Profile | None:
+    """The profile at `path` (None when unset), read once at start: a bad one stops the server, naming it.
+
+    A missing file is not an error: the operator mounts the profile ConfigMap as optional (serving never waits
+    on monitoring) and reports the missing ConfigMap on DataDrift; creating it rolls the pods, which then count."""
+    if not path:
+        return None
+    try:
+        text = Path(path).read_bytes()
+    except FileNotFoundError:
+        logging.getLogger("mlops.scoring").warning("%s=%s does not exist: no drift collection", DRIFT_PROFILE_ENV, path)
+        return None
+    except OSError as ex:
+        raise ConfigError(f"{DRIFT_PROFILE_ENV}={path!r} cannot be read: {ex.strerror or ex}") from None
+    try:
+        return parse_profile(text)
+    except (ValueError, TypeError) as ex:  # ProfileError names the field; float()/int() may fail on odd ones
+        raise ConfigError(f"{DRIFT_PROFILE_ENV}={path!r} is not a usable drift profile: {ex}") from None
+
+
 def load_config(env: Mapping[str, str]) -> ScoringConfig:
     """Read the Azure ML names (AZUREML_*, AML_APP_ROOT, SCORING_TIMEOUT_MS, WORKER_COUNT) and ours (MLOPS_*)."""
     app_root = env.get("AML_APP_ROOT") or os.getcwd()
@@ -167,4 +198,6 @@ def load_config(env: Mapping[str, str]) -> ScoringConfig:
         service_path_prefix=env.get("SERVICE_PATH_PREFIX", ""),
         server_version=_server_version(env),
         deployment_name=env.get(DEPLOYMENT_NAME_ENV, "").strip(),
+        drift_profile=load_drift_profile(env.get(DRIFT_PROFILE_ENV, "").strip()),
+        drift_max_rows_per_second=_int(env, DRIFT_MAX_ROWS_ENV, DEFAULT_DRIFT_MAX_ROWS_PER_SECOND, minimum=1),
     )

@@ -27,6 +27,7 @@ import uvicorn
 from .app import ScoringApp
 from .auth import key_store_from
 from .config import ScoringConfig
+from .drift import DriftBlock
 from .loader import ScoreScript, ScriptError, initialise, load_script
 from .metrics import MetricsBlock
 from .pool import RunPool
@@ -95,9 +96,17 @@ class _Server(uvicorn.Server):
 
 
 def assemble(
-    config: ScoringConfig, script: ScoreScript, swagger: Swagger, metrics: MetricsBlock, slot: int
+    config: ScoringConfig,
+    script: ScoreScript,
+    swagger: Swagger,
+    metrics: MetricsBlock,
+    slot: int,
+    drift: DriftBlock | None = None,
 ) -> tuple[ScoringApp, RunPool]:
-    """One worker's application and its run pool (started on the running loop); shared with the tests."""
+    """One worker's application and its run pool (started on the running loop); shared with the tests.
+
+    With a drift block, the worker's drift collector is started too; `app.drift.stop()` ends it.
+    """
     recorder = metrics.recorder(slot)
     pool = RunPool(config.threads, config.scoring_timeout_ms)
     pool.start(asyncio.get_running_loop())
@@ -108,18 +117,26 @@ def assemble(
     keys = key_store_from(config.keys_dir)
     if keys is not None:
         logger.info("Key authentication on, keys from %s", config.keys_dir)
+    collector = None
+    if drift is not None:
+        collector = drift.collector(slot, config.drift_max_rows_per_second)
+        collector.start()
+        logger.info(
+            "Drift collection on: %d features, at most %d rows/s per worker",
+            len(drift.profile.features), config.drift_max_rows_per_second,
+        )  # fmt: skip
     app = ScoringApp(
         scorer, swagger, metrics, recorder, keys, config.max_request_bytes, config.server_version,
-        config.deployment_name,
+        config.deployment_name, collector,
     )  # fmt: skip
     return app, pool
 
 
 async def _serve(
     config: ScoringConfig, sock: socket.socket, script: ScoreScript, swagger: Swagger, metrics: MetricsBlock,
-    slot: int, ready_fd: int | None,
+    slot: int, ready_fd: int | None, drift: DriftBlock | None,
 ) -> None:  # fmt: skip
-    app, pool = assemble(config, script, swagger, metrics, slot)
+    app, pool = assemble(config, script, swagger, metrics, slot, drift)
     server_config = uvicorn.Config(
         app, http="httptools", loop="none", lifespan="off", access_log=False, log_config=None,
         timeout_keep_alive=int(config.keepalive_s), timeout_graceful_shutdown=int(config.graceful_timeout_s),
@@ -129,6 +146,8 @@ async def _serve(
         await _Server(server_config, app, ready_fd).serve(sockets=[sock])
     finally:
         pool.stop()
+        if app.drift is not None:
+            app.drift.stop()
 
 
 def _log_model_dir(model_dir: str | None) -> None:
@@ -148,7 +167,12 @@ def _log_model_dir(model_dir: str | None) -> None:
 
 
 def run_worker(
-    config: ScoringConfig, sock: socket.socket, metrics: MetricsBlock, slot: int, ready_fd: int | None
+    config: ScoringConfig,
+    sock: socket.socket,
+    metrics: MetricsBlock,
+    slot: int,
+    ready_fd: int | None,
+    drift: DriftBlock | None = None,
 ) -> int:
     """Load the script, run init(), serve until told to stop. The exit code tells the supervisor why."""
     try:
@@ -172,7 +196,7 @@ def run_worker(
     gc.freeze()
     logger.info("Worker %d (pid %d) ready; scoring timeout %d ms", slot, os.getpid(), config.scoring_timeout_ms)
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(_serve(config, sock, script, swagger, metrics, slot, ready_fd))
+        runner.run(_serve(config, sock, script, swagger, metrics, slot, ready_fd, drift))
     return EXIT_OK
 
 
@@ -184,19 +208,23 @@ def serve(config: ScoringConfig) -> int:
         logger.error("Cannot listen on %s:%d: %s", config.host, config.port, ex)
         return EXIT_FAILED
     metrics = MetricsBlock(config.workers)
+    drift = DriftBlock(config.drift_profile, config.workers) if config.drift_profile is not None else None
     logger.info("Listening on http://%s:%d with %d worker(s)", config.host, config.port, config.workers)
     if config.workers == 1:
-        return run_worker(config, sock, metrics, slot=0, ready_fd=None)
-    return Supervisor(config, sock, metrics).run()
+        return run_worker(config, sock, metrics, slot=0, ready_fd=None, drift=drift)
+    return Supervisor(config, sock, metrics, drift).run()
 
 
 class Supervisor:
     """Forks the workers, waits until all are ready, restarts crashed ones, forwards shutdown signals."""
 
-    def __init__(self, config: ScoringConfig, sock: socket.socket, metrics: MetricsBlock) -> None:
+    def __init__(
+        self, config: ScoringConfig, sock: socket.socket, metrics: MetricsBlock, drift: DriftBlock | None = None
+    ) -> None:
         self.config = config
         self.sock = sock
         self.metrics = metrics
+        self.drift = drift
         self.children: dict[int, int] = {}  # pid -> slot
         self.stopping_since: float | None = None
         self.restarts: list[float] = []
@@ -226,7 +254,8 @@ class Supervisor:
             try:
                 if read_fd >= 0:
                     os.close(read_fd)
-                code = run_worker(self.config, self.sock, self.metrics, slot, write_fd if want_ready else None)
+                ready_fd = write_fd if want_ready else None
+                code = run_worker(self.config, self.sock, self.metrics, slot, ready_fd, self.drift)
             except BaseException:
                 logger.exception("Worker %d crashed", slot)
             finally:

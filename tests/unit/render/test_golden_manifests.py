@@ -61,7 +61,8 @@ def _retraining_job(md: ModelDeployment) -> dict[str, Any]:
     from mlops_operator.monitoring.drift_actions import render_retraining_job
 
     drift = md.spec.monitoring.drift
-    assert drift is not None and drift.actions.job is not None
+    assert drift is not None
+    assert drift.actions.job is not None
     episode = DriftEpisode(number=2, started_at="2026-12-01T12:00:00Z", features=["bmi", "s5"])
     return render_retraining_job(md, drift.actions.job, DriftStatus(episode=episode))
 
