@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from drift_fixtures import after
 from fake_arm import FakeArm, StaticTokenCredential
 from mlops_operator.api.v1alpha1 import ModelDeployment
 from mlops_operator.backends.azureml import AzureMLBackend
@@ -98,24 +99,6 @@ def monitored(component: str = f"azureml:{COMPONENT}:3") -> ModelDeployment:
             },
         }
     )
-
-
-def after(md: ModelDeployment, result: DriftPass) -> ModelDeployment:
-    """The deployment as the next pass reads it: this pass's status.drift and DataDrift condition written."""
-    condition = {
-        "type": "DataDrift",
-        "status": result.verdict.status,
-        "reason": result.verdict.reason,
-        "message": result.verdict.message,
-        "observedGeneration": md.metadata.generation,
-        "lastTransitionTime": "2026-12-01T12:00:00Z",
-    }
-    assert result.status is not None
-    status = {
-        "conditions": [condition],
-        "drift": result.status.model_dump(by_alias=True, mode="json", exclude_none=True),
-    }
-    return ModelDeployment.model_validate({**md.model_dump(by_alias=True, exclude_none=True), "status": status})
 
 
 def result_of(outcome: DriftPass) -> str:

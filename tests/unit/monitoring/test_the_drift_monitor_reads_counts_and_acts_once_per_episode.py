@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from drift_fixtures import PROFILE, deployment, window
 
 from cloudevent_receiver import CloudEventReceiver
+from drift_fixtures import PROFILE, after, deployment, window
 from mlops_operator.api.v1alpha1 import ModelDeployment
 from mlops_operator.conditions import ConditionType
 from mlops_operator.metrics import OperatorMetrics
-from mlops_operator.monitoring.drift_driver import DriftMonitor, DriftPass
+from mlops_operator.monitoring.drift_driver import DriftMonitor
 from mlops_operator.rollouts.prometheus import ProviderError
 
 T0 = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -59,26 +59,6 @@ class FakePrometheus:
             for name, values in self.counts.items()
             for i, value in enumerate(values)
         ]
-
-
-def after(md: ModelDeployment, result: DriftPass) -> ModelDeployment:
-    """The deployment as the next pass reads it: this pass's status.drift and DataDrift condition written."""
-    condition = {
-        "type": "DataDrift",
-        "status": result.verdict.status,
-        "reason": result.verdict.reason,
-        "message": result.verdict.message,
-        "observedGeneration": md.metadata.generation,
-        "lastTransitionTime": "2026-12-01T12:00:00Z",
-    }
-    status = {"conditions": [condition]}
-    if result.status is not None:
-        status["drift"] = result.status.model_dump(by_alias=True, mode="json", exclude_none=True)
-    elif md.status and md.status.drift:
-        status["drift"] = md.status.drift.model_dump(by_alias=True, mode="json", exclude_none=True)
-    return md.model_copy(
-        update={"status": type(md).model_validate({**md.model_dump(by_alias=True), "status": status}).status}
-    )
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
-"""A profile, a deployment that monitors it, and window counts drawn from the training distribution or a
-shifted one: shared by the drift machine and driver tests."""
+"""A profile, a deployment that monitors it, window counts drawn from the training distribution or a shifted
+one, and the deployment as the next pass reads it: shared by the drift unit and azureml integration tests."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pandas as pd
 from mlops_operator.api.v1alpha1 import ModelDeployment
 from mlops_operator.drift.build import build_profile
 from mlops_operator.drift.profile import Profile
+from mlops_operator.monitoring.drift_driver import DriftPass
 
 RNG = np.random.default_rng(11)
 PROFILE: Profile = build_profile(
@@ -49,4 +50,24 @@ def deployment(drift: dict[str, Any] | None = None, status: dict[str, Any] | Non
             },
             **({"status": status} if status else {}),
         }
+    )
+
+
+def after(md: ModelDeployment, result: DriftPass) -> ModelDeployment:
+    """The deployment as the next pass reads it: this pass's status.drift and DataDrift condition written."""
+    condition = {
+        "type": "DataDrift",
+        "status": result.verdict.status,
+        "reason": result.verdict.reason,
+        "message": result.verdict.message,
+        "observedGeneration": md.metadata.generation,
+        "lastTransitionTime": "2026-12-01T12:00:00Z",
+    }
+    status = {"conditions": [condition]}
+    if result.status is not None:
+        status["drift"] = result.status.model_dump(by_alias=True, mode="json", exclude_none=True)
+    elif md.status and md.status.drift:
+        status["drift"] = md.status.drift.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return md.model_copy(
+        update={"status": type(md).model_validate({**md.model_dump(by_alias=True), "status": status}).status}
     )
