@@ -7,6 +7,7 @@ member's pass computes the endpoint from all members, so every member renders th
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import ModelDeployment
@@ -34,7 +35,7 @@ def endpoint_members(
             continue
         if meta["name"] == without:
             continue
-        view = _own_view(me) if me is not None and me.metadata.name == meta["name"] else member_from_item(item)
+        view = _own_view(me) if me is not None and _current(me, meta) else member_from_item(item)
         raw = (int(spec.get("traffic", 0)), int(spec.get("mirrorTraffic", 0)))
         listed.append((meta["name"], meta["uid"], raw, view))
     views = [view for *_, view in listed if view is not None]
@@ -42,6 +43,15 @@ def endpoint_members(
     # A member whose spec does not parse keeps its raw numbers (its pass reports InvalidSpec).
     members = [EndpointMember(name, uid, split.get(name, raw[0]), raw[1]) for name, uid, raw, _ in listed]
     return Endpoint(endpoint, namespace, tuple(sorted(members, key=lambda m: m.name)))
+
+
+def _current(me: ModelDeployment, meta: dict[str, Any]) -> bool:
+    """Whether `me` is this member as the API server has it. A pass that began before its spec changed must
+    not push the older traffic against its siblings' newer specs (a blue/green switch would briefly route
+    nowhere): the live spec counts, and the pass the change triggered follows with the new rollout state."""
+    if me.metadata.name != meta["name"]:
+        return False
+    return int(meta.get("generation") or 0) <= int(me.metadata.generation or 0)
 
 
 def _own_view(md: ModelDeployment) -> MemberTraffic:
