@@ -48,5 +48,7 @@ def test_the_chart_rbac_is_enough_for_the_operator(
         ready = wait_condition(kube, namespace, "blue", "Ready", "True", timeout=90)
 
     assert runner.exception is None
-    assert "Forbidden" not in runner.output, runner.output[-3000:]
+    # An earlier test's namespace still terminating refuses Events to anyone: not a gap in our RBAC.
+    denied = [line for line in runner.output.splitlines() if "Forbidden" in line and "being terminated" not in line]
+    assert denied == [], runner.output[-3000:]
     assert ready["reason"] == "Ready"
