@@ -211,7 +211,9 @@ class DriftMonitoring(CamelModel):
     threshold: float | None = Field(
         None, ge=0, le=1000, description="A feature drifts beyond this; empty: the statistic's default."
     )
-    window_seconds: int = Field(600, ge=30, le=604800, description="Served inputs of this window are compared.")
+    window_seconds: int = Field(
+        600, ge=5, le=604800, description="Served inputs of this window are compared; at least 4 scrape intervals."
+    )
     min_samples: int = Field(
         200, ge=1, le=10_000_000, description="Rows a feature needs in the window before it is judged."
     )
