@@ -4,7 +4,6 @@ the azureml backend says it cannot count inputs; removing spec.monitoring.drift 
 from __future__ import annotations
 
 from drift_fixtures import deployment
-
 from mlops_operator.api.v1alpha1 import MLOpsPlatform, ModelDeploymentStatus
 from mlops_operator.api.v1alpha1.monitoring import DriftStatus
 from mlops_operator.backends.base import Outcome

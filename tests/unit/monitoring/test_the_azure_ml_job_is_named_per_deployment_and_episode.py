@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from drift_fixtures import deployment, window
 from pydantic import ValidationError
 from test_the_drift_monitor_reads_counts_and_acts_once_per_episode import FakeKube, FakePrometheus
 
+from drift_fixtures import deployment, window
 from mlops_operator.api.v1alpha1 import ModelDeployment
 from mlops_operator.api.v1alpha1.monitoring import AzureMLJobAction, DriftEpisode, DriftStatus
 from mlops_operator.monitoring.drift_driver import DriftMonitor

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from drift_fixtures import PROFILE, deployment, window
-
 from mlops_operator.api.v1alpha1.monitoring import DriftStatus
 from mlops_operator.monitoring.drift_machine import SKIPPED, DriftCheck, DriftDecision, decide
 
