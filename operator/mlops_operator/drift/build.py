@@ -1,6 +1,7 @@
 """`mlopsctl profile`: the reference profile of a training set (CSV, Parquet or JSON), with pandas and numpy.
 
-Numeric columns get bin edges at the training quantiles (equal-frequency bins, merged where values repeat);
+Numeric columns get bin edges at the training quantiles (equal-frequency bins, merged where values repeat),
+each placed midway between the training values around it;
 other columns (text, booleans, categories) keep their most frequent values and pool the rest.
 pandas is an optional dependency (`pip install 'mlops-operator[profile]'`): the operator image needs none.
 """
@@ -79,7 +80,7 @@ def _numeric(name: str, position: int, column: Any, bins: int) -> FeatureProfile
     values = column.dropna().to_numpy(dtype=float)
     if values.size == 0:
         raise ProfileInputError(f"column {name!r} has no values to profile")
-    inner = np.unique(np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
+    inner = _edges_between_values(np, values, np.quantile(values, np.linspace(0, 1, bins + 1)[1:-1]))
     index = np.searchsorted(inner, values, side="left")
     counts = np.bincount(index, minlength=len(inner) + 1)
     sums = np.bincount(index, weights=values, minlength=len(inner) + 1)
@@ -95,6 +96,19 @@ def _numeric(name: str, position: int, column: Any, bins: int) -> FeatureProfile
         centers=tuple(float(s / c) if c else 0.0 for s, c in zip(sums, counts, strict=True)),
         summary={k: float(v) for k, v in summary.items()},
     )
+
+
+def _edges_between_values(np: Any, values: Any, quantiles: Any) -> Any:
+    """Each quantile moved to the midpoint between the training values around it, duplicates merged.
+
+    A quantile of repeated values (a 0/1 flag, ages in years) lands exactly on a value; a client sending it
+    rounded, or as float32, would then cross the edge and fake a drift of half the feature. Midway between
+    distinct values, an edge is as far as it can be from every training value.
+    """
+    distinct = np.unique(values)
+    above = np.searchsorted(distinct, quantiles, side="right")  # distinct[above - 1] <= quantile < distinct[above]
+    inside = (above > 0) & (above < distinct.size)
+    return np.unique((distinct[above[inside] - 1] + distinct[above[inside]]) / 2)
 
 
 def _categorical(name: str, position: int, column: Any, max_categories: int) -> FeatureProfile:

@@ -41,6 +41,27 @@ def test_numbers_get_equal_frequency_bins_and_bin_of_follows_the_edges() -> None
     )
 
 
+def test_edges_sit_between_training_values_so_rounded_or_float32_inputs_stay_in_their_bin() -> None:
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame(
+        {
+            "flag": rng.choice([-0.0446416365069974, 0.0506801187398187], 1000),  # a scaled 0/1 column
+            "years": rng.integers(20, 80, 1000) / 13.7,  # few distinct values, each repeated
+        }
+    )
+    profile = build_profile(data)
+    flag, years = profile.features
+    assert flag.bins == 2
+    assert flag.edges == (pytest.approx((-0.0446416365069974 + 0.0506801187398187) / 2),)
+    for feature in (flag, years):
+        values = data[feature.name].to_numpy()
+        bins = [feature.bin_of(float(v)) for v in values]
+        assert [feature.bin_of(round(float(v), 4)) for v in values] == bins
+        assert [feature.bin_of(float(np.float32(v))) for v in values] == bins
+        counts = np.bincount(bins, minlength=feature.bins) / len(values)
+        assert counts == pytest.approx(feature.frequencies)
+
+
 def test_categories_keep_the_most_frequent_and_pool_the_rest() -> None:
     segment = build_profile(frame(), features=["segment"], max_categories=2).features[0]
     assert segment.categories == ("a", "b")

@@ -215,7 +215,14 @@ class DriftMonitoring(CamelModel):
         600, ge=5, le=604800, description="Served inputs of this window are compared; at least 4 scrape intervals."
     )
     min_samples: int = Field(
-        200, ge=1, le=10_000_000, description="Rows a feature needs in the window before it is judged."
+        1000,
+        ge=1,
+        le=10_000_000,
+        description=(
+            "Rows a feature needs in the window before it is judged. Fewer rows mean more noise: with k bins "
+            "and n rows, Jensen-Shannon reads about sqrt((k-1)/(5.5n)) on undrifted data: 0.09 for 10 bins "
+            "and 200 rows, 0.04 for 1000, against the default threshold of 0.1."
+        ),
     )
     check_interval_seconds: int = Field(60, ge=5, le=86400, description="Seconds between checks.")
     cooldown_seconds: int = Field(
