@@ -142,6 +142,57 @@ def test_a_model_deployment_is_rejected_for(
     assert message in json.loads(error.body)["message"]
 
 
+def azureml_platform(**node_pool: Any) -> dict[str, Any]:
+    """The azureml example platform, renamed per case, with changes to its node pool."""
+    body = dict(yaml.safe_load((REPO_ROOT / "examples" / "azureml" / "platform.yaml").read_text()))
+    body["metadata"]["name"] = f"aks-{'-'.join(sorted(node_pool)).lower() or 'as-is'}"
+    body["spec"]["azure"]["nodePool"].update(node_pool)
+    return body
+
+
+def dry_run_platform(api: client.ApiClient, body: dict[str, Any]) -> None:
+    client.CustomObjectsApi(api).create_cluster_custom_object(
+        GROUP, VERSION, "mlopsplatforms", body, dry_run="All", field_validation="Strict"
+    )
+
+
+GPU_TYPE = {
+    "name": "gpu-model",
+    "resources": {"requests": {"cpu": "4", "memory": "16Gi"}, "limits": {"cpu": "8", "nvidia.com/gpu": 1}},
+}
+BAD_PLATFORMS = {
+    "a node pool taint without an effect": (
+        azureml_platform(taints=["sku=gpu"]),
+        "spec.azure.nodePool.taints[0] in body should match",
+    ),
+    "an accelerator other than nvidia": (
+        azureml_platform(accelerator="amd"),
+        'spec.azure.nodePool.accelerator: Unsupported value: "amd"',
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_PLATFORMS.values(), ids=BAD_PLATFORMS.keys())
+def test_a_platform_is_rejected_for(
+    our_crds: list[str], kube_api: client.ApiClient, body: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(ApiException) as error:
+        dry_run_platform(kube_api, body)
+
+    assert error.value.status in (400, 422)
+    assert message in json.loads(error.value.body)["message"]
+
+
+def test_a_platform_with_gpu_scheduling_and_an_nvidia_pool_is_accepted(
+    our_crds: list[str], kube_api: client.ApiClient
+) -> None:
+    body = azureml_platform(vmSize="Standard_NC24ads_A100_v4", accelerator="nvidia", taints=["sku=gpu:NoSchedule"])
+    body["spec"]["instanceTypes"].append(GPU_TYPE)
+    body["spec"]["gpu"] = {"nodeSelector": {"kubernetes.azure.com/accelerator": "nvidia"}, "tolerations": []}
+
+    dry_run_platform(kube_api, body)
+
+
 def test_model_deployment_status_is_writable_only_through_the_status_subresource(
     our_crds: list[str], kube_api: client.ApiClient, namespace: str
 ) -> None:

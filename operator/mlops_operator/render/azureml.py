@@ -13,6 +13,7 @@ from typing import Any
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import InstanceType, MLOpsPlatform, ModelDeployment
 from mlops_operator.api.v1alpha1.platform import ExtensionSettings, NodePoolSettings
+from mlops_operator.render.placement import placement
 
 INSTANCE_TYPE_API_VERSION = "amlarc.azureml.com/v1alpha1"
 EXTENSION_TYPE = "Microsoft.AzureML.Kubernetes"
@@ -26,7 +27,10 @@ def instance_type_labels(platform_name: str) -> dict[str, str]:
 
 
 def render_instance_type(instance_type: InstanceType, platform: MLOpsPlatform) -> dict[str, Any]:
-    """An `amlarc.azureml.com/v1alpha1` InstanceType (cluster-scoped), owned by the platform."""
+    """An `amlarc.azureml.com/v1alpha1` InstanceType (cluster-scoped), owned by the platform.
+
+    GPU instance types get the platform's GPU scheduling, and land on `azure.nodePool` when it is NVIDIA's.
+    """
     resources = instance_type.resources
     spec: dict[str, Any] = {
         "resources": {
@@ -34,10 +38,12 @@ def render_instance_type(instance_type: InstanceType, platform: MLOpsPlatform) -
             "limits": resources.limits.as_dict() if resources.limits else {},
         }
     }
-    if instance_type.node_selector:
-        spec["nodeSelector"] = dict(sorted(instance_type.node_selector.items()))
-    if instance_type.tolerations:
-        spec["tolerations"] = [t.to_wire() for t in instance_type.tolerations]
+    pool = platform.spec.azure.node_pool if platform.spec.azure else None
+    where = placement(instance_type, platform.spec.gpu, pool)
+    if where.node_selector:
+        spec["nodeSelector"] = dict(sorted(where.node_selector.items()))
+    if where.tolerations:
+        spec["tolerations"] = where.tolerations_wire()
     metadata: dict[str, Any] = {
         "name": instance_type.name,
         "labels": instance_type_labels(str(platform.metadata.name)),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_operator import naming
@@ -11,7 +11,9 @@ from mlops_operator.api.quantity import parse_quantity
 from mlops_operator.api.v1alpha1 import InstanceType, ModelDeployment
 from mlops_operator.api.v1alpha1.common import ResourceRequirements
 from mlops_operator.api.v1alpha1.deployment import ProbeSettings
+from mlops_operator.api.v1alpha1.gpu import GpuScheduling
 from mlops_operator.render.model_source import ModelSource, parse_model_uri
+from mlops_operator.render.placement import placement
 
 APP_ROOT = "/var/azureml-app"
 DRAIN_SECONDS = 5
@@ -31,6 +33,8 @@ class WorkloadInputs:
     progress_deadline_seconds: int = 600
     # Hash of the code and model ConfigMaps the pods mount: in the pod template, so editing them rolls out.
     content_revision: str = ""
+    # The platform's `spec.gpu`: what pods asking for `nvidia.com/gpu` get added to their placement.
+    gpu: GpuScheduling = field(default_factory=GpuScheduling)
 
 
 def owner_reference(md: ModelDeployment, controller: bool = True) -> dict[str, Any]:
@@ -226,10 +230,11 @@ def _pod_spec(md: ModelDeployment, inputs: WorkloadInputs) -> dict[str, Any]:
         pod["initContainers"] = [_fetch_container(md, source, inputs)]
     if md.spec.environment.image_pull_secrets:
         pod["imagePullSecrets"] = [{"name": ref.name} for ref in md.spec.environment.image_pull_secrets]
-    if inputs.instance_type.node_selector:
-        pod["nodeSelector"] = dict(inputs.instance_type.node_selector)
-    if inputs.instance_type.tolerations:
-        pod["tolerations"] = [t.to_wire() for t in inputs.instance_type.tolerations]
+    where = placement(inputs.instance_type, inputs.gpu, resources=md.spec.resources)
+    if where.node_selector:
+        pod["nodeSelector"] = where.node_selector
+    if where.tolerations:
+        pod["tolerations"] = where.tolerations_wire()
     return pod
 
 

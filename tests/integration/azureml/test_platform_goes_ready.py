@@ -55,7 +55,8 @@ def test_instance_types_appear_in_the_cluster_and_go_when_dropped(
         "limits": {"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "1"},
     }
     assert gpu["spec"]["nodeSelector"] == {"agentpool": "mlpool"}
-    assert gpu["spec"]["tolerations"][0]["key"] == "ml.azure.com/amlarc-workload"
+    # its own toleration first, then the platform's GPU defaults (spec.gpu, docs/gpu.md)
+    assert [t["key"] for t in gpu["spec"]["tolerations"]] == ["ml.azure.com/amlarc-workload", "sku", "nvidia.com/gpu"]
     assert gpu["metadata"]["ownerReferences"][0]["name"] == PLATFORM
     assert kube.get("amlarc.azureml.com/v1alpha1", "InstanceType", "small-cpu-model") is not None
 

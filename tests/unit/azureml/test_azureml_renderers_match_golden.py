@@ -45,6 +45,22 @@ PLATFORM = MLOpsPlatform.model_validate(
         },
     }
 )
+
+
+def _on_an_nvidia_pool() -> MLOpsPlatform:
+    """The platform with an operator-managed NVIDIA pool and a GPU instance type that names no nodes."""
+    wire = PLATFORM.to_wire()
+    wire["spec"]["azure"]["nodePool"] = {
+        "name": "gpupool",
+        "vmSize": "Standard_NC24ads_A100_v4",
+        "accelerator": "nvidia",
+    }
+    wire["spec"]["instanceTypes"][0].pop("nodeSelector")
+    wire["spec"]["instanceTypes"][0].pop("tolerations")
+    return MLOpsPlatform.model_validate(wire)
+
+
+ON_AN_NVIDIA_POOL = _on_an_nvidia_pool()
 DEPLOYMENT = ModelDeployment.model_validate(
     {
         "metadata": {"name": "blue", "namespace": "ml", "generation": 3},
@@ -70,6 +86,9 @@ def _cases() -> dict[str, Any]:
     tls = ExtensionSettings(ssl_secret_ref={"name": "router-tls"}, ssl_cname="scoring.example.com")
     return {
         "instancetype-gpu": render_instance_type(PLATFORM.spec.instance_types[0], PLATFORM),
+        "instancetype-gpu-on-nvidia-pool": render_instance_type(
+            ON_AN_NVIDIA_POOL.spec.instance_types[0], ON_AN_NVIDIA_POOL
+        ),
         "extension-insecure-ha": extension_settings(ha, node_count=3, ssl_secret=None).__dict__,
         "extension-small-cluster": extension_settings(ha, node_count=2, ssl_secret=None).__dict__,
         "extension-tls": extension_settings(tls, node_count=3, ssl_secret="mlops-aml-tls").__dict__,

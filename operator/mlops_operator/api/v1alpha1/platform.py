@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from mlops_operator.api.v1alpha1.common import (
     API_VERSION,
@@ -19,8 +19,12 @@ from mlops_operator.api.v1alpha1.common import (
     Toleration,
     cel,
 )
+from mlops_operator.api.v1alpha1.gpu import GpuScheduling
 
 AML_WORKLOAD_TAINT_KEY = "ml.azure.com/amlarc-workload"
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+TAINT_PATTERN = rf"^([A-Za-z0-9][-A-Za-z0-9_./]*)(?:=([-A-Za-z0-9_.]*))?:({'|'.join(TAINT_EFFECTS)})$"
+Taint = Annotated[str, StringConstraints(pattern=TAINT_PATTERN)]
 _INSECURE_MESSAGE = "inference over HTTPS needs sslSecretRef (and sslCname); or set allowInsecureConnections: true"
 
 
@@ -171,13 +175,21 @@ class NodePoolSettings(CamelModel):
     vm_size: str = Field("Standard_DS3_v2", description="VM size of the nodes.")
     min_count: int = Field(1, ge=0, le=1000, description="Autoscaler minimum node count.")
     max_count: int = Field(4, ge=1, le=1000, description="Autoscaler maximum node count.")
-    taints: list[str] = Field(
+    taints: list[Taint] = Field(
         default_factory=lambda: [f"{AML_WORKLOAD_TAINT_KEY}=true:NoSchedule"],
         description=(
             "Node taints `key=value:Effect`; defaults to Azure ML's own workload taint, which its pods tolerate."
         ),
     )
     labels: dict[str, str] = Field(default_factory=dict, description="Node labels for instance-type node selectors.")
+    accelerator: Literal["nvidia"] | None = Field(
+        None,
+        description=(
+            "`nvidia` when `vmSize` has NVIDIA GPUs (e.g. the NC and ND A100/H100 sizes): instance types with "
+            "`nvidia.com/gpu` limits are then placed on this pool and tolerate its taints (see `spec.gpu`). "
+            "Not guessed from `vmSize`: AMD GPU sizes share the NV and ND prefixes."
+        ),
+    )
 
     @model_validator(mode="after")
     def _min_le_max(self) -> NodePoolSettings:
@@ -261,6 +273,13 @@ class MLOpsPlatformSpec(CamelModel):
     )
     native: NativeSettings = Field(default_factory=NativeSettings, description="Native backend settings.")
     azure: AzureSettings | None = Field(None, description="Azure ML settings; required for backend `azureml`.")
+    gpu: GpuScheduling = Field(
+        default_factory=GpuScheduling,
+        description=(
+            "Scheduling added to instance types with `nvidia.com/gpu` limits (AKS GPU pool tolerations by "
+            "default); `enabled: false` turns it off."
+        ),
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> MLOpsPlatformSpec:

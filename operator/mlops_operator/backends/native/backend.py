@@ -97,6 +97,7 @@ class NativeBackend:
             scoring_uid=self._settings.scoring_uid,
             progress_deadline_seconds=self._settings.progress_deadline_seconds,
             content_revision=revision,
+            gpu=platform.spec.gpu,
         )
         deployment, _ = apply_if_changed(self._kube, render_deployment(md, inputs))
         apply_if_changed(self._kube, render_service(md))
