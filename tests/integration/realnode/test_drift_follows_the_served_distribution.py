@@ -32,18 +32,10 @@ from mlops_operator.kube import Kube
 
 from .test_model_deployments_run_real_pods import _deployment, _model_files
 
-# Opt-in until it passes: its first real-node run (2026-12-02) timed out waiting for DataDrift=False after the
-# pods were Ready and answering; the cause is not found yet (issue 15 stays open for it).
-pytestmark = [
-    pytest.mark.drift,
-    pytest.mark.traffic,
-    pytest.mark.metrics,
-    pytest.mark.skipif(
-        os.environ.get("MLOPS_DRIFT_E2E") != "1",
-        reason="opt-in with MLOPS_DRIFT_E2E=1: the real-node drift test does not pass yet (issue 15)",
-    ),
-]
-INTERVAL_S, MIN_SAMPLES, ROWS_PER_REQUEST = 5, 200, 10
+pytestmark = [pytest.mark.drift, pytest.mark.traffic, pytest.mark.metrics]
+# A 5 s window holds about a thousand rows here (the collector samples under load): Jensen-Shannon's noise
+# floor for 10 bins is then about 0.05 per feature, a shift of a standard deviation about 0.5.
+INTERVAL_S, MIN_SAMPLES, ROWS_PER_REQUEST, THRESHOLD = 5, 400, 10, 0.15
 LOAD_SECONDS, LOAD_MAX = 120.0, 30_000
 SHIFTED = {"bmi": 0.06, "s5": 0.05}  # about 1.3 and 1 standard deviations of the scaled features
 TRAINING = load_diabetes(as_frame=True).data
@@ -51,7 +43,8 @@ KEY = "topic-key-123"
 
 
 def _bodies(shifted: bool, count: int = 200) -> list[bytes]:
-    """Request bodies of rows resampled from the training data, optionally with some features moved."""
+    """Request bodies of rows resampled from the training data, optionally with some features moved, rounded
+    as clients send them (the profile's edges sit between training values, so rounding moves no row)."""
     rng = np.random.default_rng(1 if shifted else 0)
     frame = TRAINING.copy()
     if shifted:
@@ -99,6 +92,7 @@ class Trace:
 
     def __init__(self, kube: Kube, namespace: str, load: PhasedLoad) -> None:
         self.kube, self.namespace, self.load, self.samples = kube, namespace, load, []
+        self.marks: list[float] = []  # when the phase changed, seconds from the start
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.started = time.monotonic()
@@ -108,17 +102,19 @@ class Trace:
         while not self._stop.wait(0.5):
             body = self.kube.get("mlops.dev/v1alpha1", "ModelDeployment", "blue", self.namespace) or {}
             status = body.get("status") or {}
-            drift = {c["type"]: c["status"] for c in status.get("conditions", [])}.get("DataDrift")
-            features = {f["name"]: f.get("value") for f in (status.get("drift") or {}).get("features", [])}
+            drift = {c["type"]: c for c in status.get("conditions", [])}.get("DataDrift") or {}
+            checked = status.get("drift") or {}
+            features = {f["name"]: f.get("value") for f in checked.get("features", [])}
             at = time.monotonic() - self.started
-            self.samples.append({"t": at, "phase": self.load.phase, "dataDrift": drift, "values": features})
+            sample = {"t": at, "phase": self.load.phase, "dataDrift": drift.get("status"), "values": features}
+            self.samples.append({**sample, "reason": drift.get("reason"), "rows": checked.get("samples")})
 
-    def save(self, events: list[float]) -> None:
+    def save(self) -> None:
         self._stop.set()
         self._thread.join(5)
         if where := os.environ.get("MLOPS_DRIFT_TRACE"):
             Path(where).mkdir(parents=True, exist_ok=True)
-            document = {"samples": self.samples, "events": events, "interval": INTERVAL_S, "threshold": 0.1}
+            document = {"samples": self.samples, "events": self.marks, "interval": INTERVAL_S, "threshold": THRESHOLD}
             Path(where, "drift.json").write_text(json.dumps(document))
 
 
@@ -134,6 +130,7 @@ def _setup(kube: Kube, namespace: str, prometheus: Prometheus, receiver: CloudEv
     drift = {
         "baseline": {"configMapKeyRef": {"name": "diabetes-profile"}},
         "minSamples": MIN_SAMPLES,
+        "threshold": THRESHOLD,
         "checkIntervalSeconds": INTERVAL_S,
         "windowSeconds": INTERVAL_S,
         "prometheus": {"address": prometheus.url},
@@ -164,11 +161,37 @@ def _caller_factory(kube: Kube, namespace: str, traefik: Traefik) -> Callable[[]
 
 
 def _drift_until(kube: Kube, namespace: str, status: str, timeout: float) -> dict[str, Any]:
-    return wait_condition(kube, namespace, "blue", "DataDrift", status, timeout=timeout)
+    try:
+        return wait_condition(kube, namespace, "blue", "DataDrift", status, timeout=timeout)
+    except AssertionError as exc:  # say what the operator saw instead
+        found = (kube.get("mlops.dev/v1alpha1", "ModelDeployment", "blue", namespace) or {}).get("status") or {}
+        drift = [c for c in found.get("conditions", []) if c["type"] == "DataDrift"]
+        raise AssertionError(f"{exc}; DataDrift: {drift}; status.drift: {found.get('drift')}") from None
 
 
 def _jobs(kube: Kube, namespace: str) -> list[dict[str, Any]]:
     return kube.list("batch/v1", "Job", namespace, label_selector="mlops.dev/deployment=blue")
+
+
+def _phases(
+    kube: Kube, namespace: str, load: PhasedLoad, trace: Trace
+) -> tuple[dict[str, Any], float, dict[str, Any], float]:
+    """Calm on training rows, drift on shifted rows, calm again: the conditions and how long each change took."""
+    calm = _drift_until(kube, namespace, "False", timeout=60)
+    assert calm["reason"] == "NoDrift", calm
+    time.sleep(2 * INTERVAL_S)  # stays calm over further checks
+    assert _drift_until(kube, namespace, "False", timeout=1)["reason"] == "NoDrift"
+
+    load.phase, shifted_at = "shifted", time.monotonic()
+    trace.marks.append(shifted_at - trace.started)
+    found = _drift_until(kube, namespace, "True", timeout=6 * INTERVAL_S)
+    found_after = time.monotonic() - shifted_at
+    time.sleep(2 * INTERVAL_S)  # the episode lasts: nothing is triggered twice
+
+    load.phase, restored_at = "training", time.monotonic()
+    trace.marks.append(restored_at - trace.started)
+    cleared = _drift_until(kube, namespace, "False", timeout=6 * INTERVAL_S)
+    return found, found_after, cleared, time.monotonic() - restored_at
 
 
 def test_drift_is_found_acted_on_once_and_cleared(
@@ -185,23 +208,11 @@ def test_drift_is_found_acted_on_once_and_cleared(
         factory = _caller_factory(real_kube, real_namespace, traefik)
         wait_for(lambda: factory().call(body=_bodies(False, 1)[0]).status == 200, 60, "blue to answer")
         with PhasedLoad(factory) as load:
-            trace, marks = Trace(real_kube, real_namespace, load), []
-            calm = _drift_until(real_kube, real_namespace, "False", timeout=60)
-            assert calm["reason"] == "NoDrift", calm
-            time.sleep(2 * INTERVAL_S)  # stays calm over further checks
-            assert _drift_until(real_kube, real_namespace, "False", timeout=1)["reason"] == "NoDrift"
-
-            load.phase, shifted_at = "shifted", time.monotonic()
-            marks.append(shifted_at - trace.started)
-            found = _drift_until(real_kube, real_namespace, "True", timeout=6 * INTERVAL_S)
-            found_after = time.monotonic() - shifted_at
-            time.sleep(2 * INTERVAL_S)  # the episode lasts: nothing is triggered twice
-
-            load.phase, restored_at = "training", time.monotonic()
-            marks.append(restored_at - trace.started)
-            cleared = _drift_until(real_kube, real_namespace, "False", timeout=6 * INTERVAL_S)
-            cleared_after = time.monotonic() - restored_at
-        trace.save(marks)
+            trace = Trace(real_kube, real_namespace, load)
+            try:
+                found, found_after, cleared, cleared_after = _phases(real_kube, real_namespace, load, trace)
+            finally:
+                trace.save()
         assert load.statuses
         assert set(load.statuses) == {200}
 
