@@ -8,26 +8,20 @@ is noticed (and registered again from `spec.model.uri`) within that time.
 
 from __future__ import annotations
 
-import threading
-import time
+from mlops_operator.backends.azureml.seen import Seen
 
 RECHECK_SECONDS = 3600.0
 
 
-class RegisteredAssets:
+class RegisteredAssets(Seen[bool]):
     """Asset ids (`<workspace id>/<kind>/<name>/versions/<version>`) seen registered, with when."""
 
     def __init__(self, ttl: float = RECHECK_SECONDS) -> None:
-        self._ttl = ttl
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
+        super().__init__(ttl)
 
     def known(self, asset_id: str) -> bool:
         """Seen registered less than `ttl` seconds ago (ids compare case-insensitively, as ARM's do)."""
-        with self._lock:
-            seen = self._seen.get(asset_id.lower())
-        return seen is not None and time.monotonic() - seen < self._ttl
+        return self.get(asset_id) is not None
 
-    def remember(self, asset_id: str) -> None:
-        with self._lock:
-            self._seen[asset_id.lower()] = time.monotonic()
+    def remember(self, asset_id: str, value: bool = True) -> None:
+        super().remember(asset_id, value)

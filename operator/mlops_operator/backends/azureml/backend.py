@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from typing import Any
 
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import MLOpsPlatform, MLOpsPlatformStatus, ModelDeployment, ModelDeploymentStatus
@@ -22,10 +23,11 @@ from mlops_operator.backends.azureml.credentials import (
     read_credentials_secret,
 )
 from mlops_operator.backends.azureml.deployment import DeploymentSteps
-from mlops_operator.backends.azureml.endpoint import EndpointSteps
+from mlops_operator.backends.azureml.endpoint import KEEP_FRACTION, EndpointSteps, endpoint_id
 from mlops_operator.backends.azureml.finalize import finalize_deployment, finalize_platform
 from mlops_operator.backends.azureml.operations import Ledger
 from mlops_operator.backends.azureml.platform import PlatformSteps, workspace_coordinates
+from mlops_operator.backends.azureml.seen import Seen
 from mlops_operator.backends.azureml.steps import StepResult, guarded, run_chain
 from mlops_operator.backends.base import Outcome
 from mlops_operator.backends.resolve import blocked
@@ -67,6 +69,7 @@ class AzureMLBackend:
         self._throttled: dict[str, tuple[float, str]] = {}
         self._endpoint_locks: dict[str, threading.Lock] = {}
         self._assets = RegisteredAssets()
+        self._endpoints: Seen[Any] = Seen(KEEP_FRACTION * settings.drift_interval_seconds)
 
     def clients(self, platform: MLOpsPlatform) -> AzureClients:
         """SDK clients for a platform, rebuilt when its identity (or its credentials Secret) changes."""
@@ -188,27 +191,45 @@ class AzureMLBackend:
         credentials = guarded(ConditionType.MODEL_READY, lambda: self._clients_step(platform))
         if not credentials.done:
             return Outcome([credentials.verdict], requeue_after=credentials.requeue)
-        clients = self.clients(platform)
-        rg, ws = workspace_coordinates(azure)
-        ml = clients.ml(rg, ws)
         ledger = Ledger(current.operations, self._observe_operation)
-        poll = self._settings.azure_poll_seconds
-        workspace = workspace_id(azure.subscription_id, rg, ws)
-        model = DeploymentSteps(clients, ml, md, workspace, ledger, poll, self._assets)
-        model.log_lines = self._settings.azure_log_lines
-        endpoint = EndpointSteps(self._kube, ml, md, azure.compute_name, ledger, poll)
+        model, endpoint = self._steps(md, platform, ledger)
         instance_type = str(md.spec.instance_type or platform.spec.default_instance_type)
         verdicts, status, requeue = run_chain(
             [
                 (ConditionType.MODEL_READY, model.model),
                 (ConditionType.ENDPOINT_READY, endpoint.endpoint),
-                (ConditionType.DEPLOYMENT_READY, lambda: model.deployment(instance_type)),
+                (ConditionType.DEPLOYMENT_READY, lambda: model.deployment(instance_type, endpoint.location)),
                 (ConditionType.TRAFFIC_APPLIED, endpoint.traffic),
             ]
         )
         self._note_throttling(azure.subscription_id, verdicts, requeue)
         typed = ModelDeploymentStatus.model_validate({**status, "operations": ledger.records()})
         return Outcome(verdicts, status=typed, requeue_after=requeue, wake=endpoint.siblings_to_wake(current))
+
+    def _steps(
+        self, md: ModelDeployment, platform: MLOpsPlatform, ledger: Ledger
+    ) -> tuple[DeploymentSteps, EndpointSteps]:
+        """The steps of one pass, sharing this backend's memory of asset versions and endpoints."""
+        azure = platform.spec.azure
+        assert azure is not None
+        clients = self.clients(platform)
+        rg, ws = workspace_coordinates(azure)
+        ml = clients.ml(rg, ws)
+        poll = self._settings.azure_poll_seconds
+        workspace = workspace_id(azure.subscription_id, rg, ws)
+        model = DeploymentSteps(clients, ml, md, workspace, ledger, poll, self._assets)
+        model.log_lines = self._settings.azure_log_lines
+        endpoint = EndpointSteps(
+            self._kube,
+            ml,
+            md,
+            ledger,
+            poll,
+            workspace_id=workspace,
+            compute=azure.compute_name,
+            observed=self._endpoints,
+        )
+        return model, endpoint
 
     def finalize_deployment(self, md: ModelDeployment, platform: MLOpsPlatform | None) -> None:
         """Take the deployment out of its endpoint's traffic, delete it (and the endpoint with its last one)."""
@@ -217,6 +238,10 @@ class AzureMLBackend:
             return
         clients = self.clients(platform)
         rg, ws = workspace_coordinates(platform.spec.azure)
+        # Each step may change the endpoint (its traffic, or delete it): no member may go on a kept reading.
+        self._endpoints.forget(
+            endpoint_id(workspace_id(platform.spec.azure.subscription_id, rg, ws), md.spec.endpoint.name)
+        )
         finalize_deployment(self._kube, clients.ml(rg, ws), md, self._settings.azure_poll_seconds)
 
 

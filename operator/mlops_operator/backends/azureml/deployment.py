@@ -8,6 +8,7 @@ are shown on the ModelDeployment instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from azure.ai.ml.entities import (
@@ -35,6 +36,7 @@ from mlops_operator.backends.azureml.operations import (
     state_of,
 )
 from mlops_operator.backends.azureml.steps import StepResult, failed, ready, waiting
+from mlops_operator.backends.azureml.writes import begin_deployment_put
 from mlops_operator.conditions import ConditionType, Reason
 from mlops_operator.render.azureml import iso_seconds, probe_shape, render_deployment_shape, scale_shape, shape_drift
 
@@ -138,7 +140,8 @@ class DeploymentSteps:
         shape["instanceType"] = instance_type
         return shape
 
-    def deployment(self, instance_type: str) -> StepResult:
+    def deployment(self, instance_type: str, location: Callable[[], str]) -> StepResult:
+        """`location()`: the region to create the deployment in (its endpoint's), asked only to write."""
         desired = self.desired_shape(instance_type)
         live = get_or_none(self.ml.online_deployments.get, self.name, self.endpoint)
         state = state_of(live.provisioning_state) if live is not None else "absent"
@@ -153,9 +156,7 @@ class DeploymentSteps:
         if drift and (state != "failed" or self._spec_changed_since_failure()):
             entity = self.entity(desired)
             generation = str(self.md.metadata.generation)
-            self.ledger.begin(
-                "deployment", lambda: self.ml.online_deployments.begin_create_or_update(entity), generation
-            )
+            self.ledger.begin("deployment", lambda: begin_deployment_put(self.ml, entity, location()), generation)
             verb = "creating" if live is None else f"updating {', '.join(drift)} of"
             return waiting(ConditionType.DEPLOYMENT_READY, f"{verb} deployment {self.name}", self.poll)
         if state == "failed":
@@ -182,8 +183,9 @@ class DeploymentSteps:
         return f"{head}\nlast log lines:\n{tail}"[:4000] if tail else head
 
     def entity(self, desired: dict[str, Any]) -> Any:
+        """The deployment to send, its model and environment as the ARM ids `desired` has (what the public
+        call would resolve `azureml:<name>:<version>` to, and what ARM reads back)."""
         spec = self.md.spec
-        env = environment_ref(self.md) or ("", "")
         resources = None
         if spec.resources is not None:
             resources = ResourceRequirementsSettings(
@@ -193,8 +195,8 @@ class DeploymentSteps:
         return KubernetesOnlineDeployment(
             name=self.name,
             endpoint_name=self.endpoint,
-            model=f"azureml:{spec.model.name}:{spec.model.version}",
-            environment=f"azureml:{env[0]}:{env[1]}",
+            model=desired["model"],
+            environment=desired["environmentId"],
             instance_type=desired["instanceType"],
             instance_count=desired["capacity"],
             request_settings=OnlineRequestSettings(

@@ -3,6 +3,12 @@
 Azure ML refuses traffic at endpoint creation and needs traffic to sum to 0 or 100, so traffic is set last,
 from every live ModelDeployment of the endpoint, and only once each deployment that gets traffic is
 provisioned. One PUT moves all of it (blue 100 -> green 100 is atomic).
+
+Every member of an endpoint looks at it on its own resync, so the endpoint is read once and the reading kept
+for `KEEP_FRACTION` of the resync period (`Seen`): the members' passes within that time use it, and a
+resync still reads the endpoint at least once per period, so a change or deletion in Azure is noticed as
+before. A kept reading only ever concludes "nothing to change": any write is decided on a fresh read, and
+every write forgets the kept one.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ from azure.ai.ml.entities import KubernetesOnlineEndpoint, OnlineEndpoint
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import ModelDeployment, ModelDeploymentStatus
 from mlops_operator.backends.azureml.operations import Ledger, azure_errors, get_or_none, state_name, state_of
+from mlops_operator.backends.azureml.seen import Seen
 from mlops_operator.backends.azureml.steps import StepResult, failed, ready, waiting
+from mlops_operator.backends.azureml.writes import begin_endpoint_put, workspace_location
 from mlops_operator.backends.base import ObjectKey
 from mlops_operator.backends.shared.endpoint import endpoint_members, ensure_keys_secret, siblings_to_wake
 from mlops_operator.conditions import ConditionType, Reason, Verdict
@@ -23,6 +31,9 @@ from mlops_operator.render.azureml import desired_traffic, traffic_problem
 from mlops_operator.render.endpoint import Endpoint
 
 AML_AUTH_MODES = {"key": "key", "aml_token": "aml_token"}
+# Kept readings last between half and all of a resync period: then however the members' resyncs fall
+# within the period, the first of them after expiry reads and the others use it (one read per period).
+KEEP_FRACTION = 0.75
 
 
 def endpoint_alone(ml: Any, name: str) -> Any:
@@ -44,6 +55,10 @@ def endpoint_alone(ml: Any, name: str) -> Any:
     return OnlineEndpoint._from_rest_object(raw)
 
 
+def endpoint_id(workspace_id: str, name: str) -> str:
+    return f"{workspace_id}/onlineEndpoints/{name}"
+
+
 def live_traffic(endpoint: Any) -> dict[str, int]:
     return {str(k).lower(): int(v) for k, v in (getattr(endpoint, "traffic", None) or {}).items() if v}
 
@@ -51,33 +66,64 @@ def live_traffic(endpoint: Any) -> dict[str, int]:
 class EndpointSteps:
     """Endpoint, keys and traffic of one ModelDeployment's endpoint, for one pass."""
 
-    def __init__(self, kube: Kube, ml: Any, md: ModelDeployment, compute: str, ledger: Ledger, poll: float) -> None:
-        self.kube, self.ml, self.md, self.compute, self.ledger, self.poll = kube, ml, md, compute, ledger, poll
+    def __init__(
+        self,
+        kube: Kube,
+        ml: Any,
+        md: ModelDeployment,
+        ledger: Ledger,
+        poll: float,
+        *,
+        workspace_id: str,
+        compute: str,
+        observed: Seen[Any] | None = None,
+    ) -> None:
+        self.kube, self.ml, self.md, self.ledger, self.poll = kube, ml, md, ledger, poll
+        self.compute, self.compute_id = compute, f"{workspace_id}/computes/{compute}"
+        self.observed: Seen[Any] = observed if observed is not None else Seen(0.0)
         self.name = md.spec.endpoint.name
+        self.arm_id = endpoint_id(workspace_id, self.name)
         self.namespace = str(md.metadata.namespace)
+        self.mode = AML_AUTH_MODES[md.spec.endpoint.auth_mode]
         self.live: Any = None
+        self.kept = False  # `live` is a reading kept from an earlier pass, not this pass's own
         self.in_force: tuple[Endpoint, dict[str, int]] | None = None
 
     def endpoint(self) -> StepResult:
+        kept = self.observed.get(self.arm_id)
+        if kept is not None and self._blocker(kept) is None and self._mode_of(kept) == self.mode:
+            self.kept = True
+            return self._ready(kept)
         live = get_or_none(endpoint_alone, self.ml, self.name)
-        mode = AML_AUTH_MODES[self.md.spec.endpoint.auth_mode]
         if live is None:
             entity = KubernetesOnlineEndpoint(
-                name=self.name, compute=self.compute, auth_mode=mode, tags={naming.LABEL_MANAGED_BY: naming.MANAGED_BY}
+                name=self.name,
+                compute=self.compute_id,
+                auth_mode=self.mode,
+                tags={naming.LABEL_MANAGED_BY: naming.MANAGED_BY},
             )
-            self.ledger.begin("endpoint", lambda: self.ml.online_endpoints.begin_create_or_update(entity))
+            self._put("endpoint", entity)
             return waiting(ConditionType.ENDPOINT_READY, f"creating endpoint {self.name}", self.poll)
+        blocker = self._blocker(live)
+        if blocker is not None:
+            return blocker
+        if self._mode_of(live) != self.mode:
+            self._put("endpoint", live, auth_mode=self.mode)
+            return waiting(
+                ConditionType.ENDPOINT_READY, f"endpoint {self.name}: switching auth mode to {self.mode}", self.poll
+            )
+        self.observed.remember(self.arm_id, live)
+        return self._ready(live)
+
+    def _blocker(self, live: Any) -> StepResult | None:
+        """Why the endpoint as read is not ready for this deployment (None: it is)."""
         state = state_of(live.provisioning_state)
         if state == "in-progress":
-            return waiting(
-                ConditionType.ENDPOINT_READY,
-                f"endpoint {self.name} is {state_name(live.provisioning_state)}",
-                self.poll,
-            )
+            message = f"endpoint {self.name} is {state_name(live.provisioning_state)}"
+            return waiting(ConditionType.ENDPOINT_READY, message, self.poll)
         if state == "failed":
-            return failed(
-                ConditionType.ENDPOINT_READY, Reason.AZURE_OPERATION_FAILED, f"endpoint {self.name} is in state Failed"
-            )
+            message = f"endpoint {self.name} is in state Failed"
+            return failed(ConditionType.ENDPOINT_READY, Reason.AZURE_OPERATION_FAILED, message)
         if not str(live.compute or "").lower().endswith(f"/computes/{self.compute.lower()}"):
             return failed(
                 ConditionType.ENDPOINT_READY,
@@ -85,15 +131,29 @@ class EndpointSteps:
                 f"endpoint {self.name} already exists on compute {live.compute}; Azure ML endpoint names are "
                 "unique per workspace, so choose another endpoint name",
             )
-        if str(live.auth_mode).lower() != mode:
-            live.auth_mode = mode
-            self.ledger.begin("endpoint", lambda: self.ml.online_endpoints.begin_create_or_update(live))
-            return waiting(
-                ConditionType.ENDPOINT_READY, f"endpoint {self.name}: switching auth mode to {mode}", self.poll
-            )
+        return None
+
+    @staticmethod
+    def _mode_of(live: Any) -> str:
+        return str(live.auth_mode).lower()
+
+    def _ready(self, live: Any) -> StepResult:
         self.ledger.finish("endpoint")
         self.live = live
         return ready(ConditionType.ENDPOINT_READY, Reason.ENDPOINT_READY, f"endpoint {self.name}", **self._status(live))
+
+    def _put(self, step: str, endpoint: Any, **changes: Any) -> None:
+        """Every write of the endpoint. What was kept of it is forgotten first: `endpoint` may be that very
+        object, and after the write it is stale anyway."""
+        self.observed.forget(self.arm_id)
+        for field, value in changes.items():
+            setattr(endpoint, field, value)
+        location = getattr(endpoint, "location", None) or workspace_location(self.ml)
+        self.ledger.begin(step, lambda: begin_endpoint_put(self.ml, endpoint, location))
+
+    def location(self) -> str:
+        """The endpoint's region, which its deployments are created in; once `endpoint()` was ready."""
+        return str(getattr(self.live, "location", None) or workspace_location(self.ml))
 
     def _status(self, live: Any) -> dict[str, Any]:
         keys = self._ensure_keys() if self.md.spec.endpoint.auth_mode == "key" else None
@@ -118,27 +178,44 @@ class EndpointSteps:
     def traffic(self) -> StepResult:
         endpoint = self.members()
         desired = desired_traffic({m.name: m.traffic for m in endpoint.members})
-        current = live_traffic(self.live)
         problem = traffic_problem(desired)
         if problem:
             verdict = Verdict(ConditionType.TRAFFIC_APPLIED, "False", Reason.TRAFFIC_SUM_INVALID, problem, "Warning")
-            return StepResult(verdict, False, status={"traffic": current})
+            return StepResult(verdict, False, status={"traffic": live_traffic(self.live)})
+        if desired != live_traffic(self.live) and self.kept:
+            changed = self._read_again()
+            if changed is not None:
+                return changed
+        current = live_traffic(self.live)
         if desired != current:
-            pending = self._unprovisioned(desired)
-            if pending:
-                return waiting(
-                    ConditionType.TRAFFIC_APPLIED,
-                    f"waiting for {', '.join(pending)} to be provisioned before routing traffic to it",
-                    self.poll,
-                    Reason.TRAFFIC_PENDING,
-                )
-            self.live.traffic = desired
-            self.ledger.begin("traffic", lambda: self.ml.online_endpoints.begin_create_or_update(self.live))
-            return waiting(ConditionType.TRAFFIC_APPLIED, f"setting traffic {desired}", self.poll)
+            return self._set_traffic(desired)
         self.ledger.finish("traffic")
         self.in_force = (endpoint, current)
         message = ", ".join(f"{k}={v}" for k, v in current.items()) or "no live traffic"
         return ready(ConditionType.TRAFFIC_APPLIED, Reason.TRAFFIC_APPLIED, message, traffic=current)
+
+    def _read_again(self) -> StepResult | None:
+        """Before a write, the endpoint as ARM has it now rather than a reading kept from an earlier pass."""
+        self.observed.forget(self.arm_id)
+        live = get_or_none(endpoint_alone, self.ml, self.name)
+        if live is None or self._blocker(live) is not None:
+            message = f"endpoint {self.name} changed in Azure since it was last read; looking again"
+            return waiting(ConditionType.TRAFFIC_APPLIED, message, self.poll)
+        self.live, self.kept = live, False
+        self.observed.remember(self.arm_id, live)
+        return None
+
+    def _set_traffic(self, desired: dict[str, int]) -> StepResult:
+        pending = self._unprovisioned(desired)
+        if pending:
+            return waiting(
+                ConditionType.TRAFFIC_APPLIED,
+                f"waiting for {', '.join(pending)} to be provisioned before routing traffic to it",
+                self.poll,
+                Reason.TRAFFIC_PENDING,
+            )
+        self._put("traffic", self.live, traffic=desired)
+        return waiting(ConditionType.TRAFFIC_APPLIED, f"setting traffic {desired}", self.poll)
 
     def _unprovisioned(self, desired: dict[str, int]) -> list[str]:
         with azure_errors():

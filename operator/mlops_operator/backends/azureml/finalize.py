@@ -16,7 +16,7 @@ from typing import Any
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import API_VERSION, MLOpsPlatform, ModelDeployment
 from mlops_operator.backends.azureml.clients import AzureClients
-from mlops_operator.backends.azureml.endpoint import live_traffic
+from mlops_operator.backends.azureml.endpoint import endpoint_alone, live_traffic
 from mlops_operator.backends.azureml.instancetypes import delete_instance_types
 from mlops_operator.backends.azureml.operations import azure_errors, get_or_none, state_name, state_of
 from mlops_operator.backends.azureml.platform import (
@@ -26,6 +26,13 @@ from mlops_operator.backends.azureml.platform import (
     cluster_coordinates,
     created_node_pool,
     workspace_coordinates,
+)
+from mlops_operator.backends.azureml.writes import (
+    Begun,
+    begin_deployment_delete,
+    begin_endpoint_delete,
+    begin_endpoint_put,
+    workspace_location,
 )
 from mlops_operator.backends.base import RetryableError
 from mlops_operator.backends.shared.endpoint import endpoint_members
@@ -49,7 +56,7 @@ def _delete(resource: Any, what: str, begin: Any, delay: float) -> None:
 
 def finalize_deployment(kube: Kube, ml: Any, md: ModelDeployment, poll: float) -> None:
     name, endpoint_name = str(md.metadata.name), md.spec.endpoint.name
-    endpoint = get_or_none(ml.online_endpoints.get, endpoint_name)
+    endpoint = get_or_none(endpoint_alone, ml, endpoint_name)
     if endpoint is None:
         return
     if state_of(endpoint.provisioning_state) == "in-progress":
@@ -58,11 +65,11 @@ def finalize_deployment(kube: Kube, ml: Any, md: ModelDeployment, poll: float) -
     if traffic.get(name.lower()):
         endpoint.traffic = redistribute(traffic, name.lower())
         with azure_errors():
-            ml.online_endpoints.begin_create_or_update(endpoint)
+            begin_endpoint_put(ml, endpoint, endpoint.location or workspace_location(ml))
         raise _again(f"moving traffic off {name}: {endpoint.traffic}", poll)
     deployment = get_or_none(ml.online_deployments.get, name, endpoint_name)
     if deployment is not None:
-        _delete(deployment, f"deployment {name}", lambda: ml.online_deployments.begin_delete(name, endpoint_name), poll)
+        _delete(deployment, f"deployment {name}", lambda: begin_deployment_delete(ml, name, endpoint_name), poll)
     others = endpoint_members(kube, str(md.metadata.namespace), endpoint_name, without=name).members
     if others:
         return
@@ -70,7 +77,7 @@ def finalize_deployment(kube: Kube, ml: Any, md: ModelDeployment, poll: float) -
         remaining = list(ml.online_deployments.list(endpoint_name))
     if remaining:
         return  # deployments the operator does not manage keep the endpoint alive
-    _delete(endpoint, f"endpoint {endpoint_name}", lambda: ml.online_endpoints.begin_delete(endpoint_name), poll)
+    _delete(endpoint, f"endpoint {endpoint_name}", lambda: begin_endpoint_delete(ml, endpoint_name), poll)
 
 
 def finalize_platform(
@@ -122,7 +129,7 @@ def _delete_extension(clients: AzureClients, platform: MLOpsPlatform, poll: floa
     coords = (rg, CLUSTER_RP, CLUSTER_TYPE, cluster, azure.extension.name)
     live = get_or_none(ops.get, *coords)
     if live is not None:
-        _delete(live, f"extension {azure.extension.name}", lambda: ops.begin_delete(*coords), poll)
+        _delete(live, f"extension {azure.extension.name}", lambda: ops.begin_delete(*coords, polling=Begun()), poll)
 
 
 def _delete_node_pool(clients: AzureClients, platform: MLOpsPlatform, poll: float) -> None:
@@ -136,7 +143,11 @@ def _delete_node_pool(clients: AzureClients, platform: MLOpsPlatform, poll: floa
     if live is not None and created_node_pool(live, str(platform.metadata.name)):
         state = (live.as_dict().get("properties") or {}).get("provisioningState")
         pool = azure.node_pool.name
-        _delete(_State(state), f"node pool {pool}", lambda: aks.agent_pools.begin_delete(rg, cluster, pool), poll)
+
+        def begin() -> Any:
+            return aks.agent_pools.begin_delete(rg, cluster, pool, polling=Begun())
+
+        _delete(_State(state), f"node pool {pool}", begin, poll)
 
 
 class _State:

@@ -20,6 +20,7 @@ from mlops_operator.backends.azureml.instancetypes import sync_instance_types
 from mlops_operator.backends.azureml.operations import Ledger, get_or_none, operation_error, state_name, state_of
 from mlops_operator.backends.azureml.steps import StepResult, failed, ready, waiting
 from mlops_operator.backends.azureml.tls import ensure_ssl_secret
+from mlops_operator.backends.azureml.writes import Begun, begin_compute_put
 from mlops_operator.backends.base import FatalError
 from mlops_operator.conditions import ConditionType, Reason
 from mlops_operator.config import OperatorSettings
@@ -162,7 +163,7 @@ class PlatformSteps:
             self.ledger.begin(
                 "nodePool",
                 lambda: aks.agent_pools.begin_create_or_update(
-                    self.cluster_rg, self.cluster_name, pool.name, AgentPool({"properties": body})
+                    self.cluster_rg, self.cluster_name, pool.name, AgentPool({"properties": body}), polling=Begun()
                 ),
             )
             return waiting(
@@ -206,7 +207,7 @@ class PlatformSteps:
                 configuration_settings=plan.settings,
                 configuration_protected_settings={},
             )
-            self.ledger.begin("extension", lambda: ops.begin_create(*coords, body))
+            self.ledger.begin("extension", lambda: ops.begin_create(*coords, body, polling=Begun()))
             self._mark_extension_created()
             return waiting(ConditionType.EXTENSION_READY, f"installing extension {ext.name}", self.poll)
         return self._extension_state(live, plan.settings, plan.notes, coords)
@@ -243,7 +244,8 @@ class PlatformSteps:
                 release_train="stable",
                 configuration_settings=desired,
             )
-            self.ledger.begin("extension", lambda: self.clients.extensions().extensions.begin_update(*coords, patch))
+            extensions = self.clients.extensions().extensions
+            self.ledger.begin("extension", lambda: extensions.begin_update(*coords, patch, polling=Begun()))
             return waiting(
                 ConditionType.EXTENSION_READY, f"updating extension {ext.name}: {', '.join(drift)}", self.poll
             )
@@ -282,7 +284,7 @@ class PlatformSteps:
                 namespace=namespace,
                 identity=IdentityConfiguration(type="system_assigned"),
             )
-            self.ledger.begin("compute", lambda: ml.compute.begin_create_or_update(compute))
+            self.ledger.begin("compute", lambda: begin_compute_put(ml, compute))
             return waiting(
                 ConditionType.COMPUTE_ATTACHED, f"attaching {self.cluster_name} as compute {name}", self.poll
             )
