@@ -35,6 +35,8 @@ from scale_support import ProcessSampler, ReadinessTracker, operator_process, pe
 
 NAMESPACE = "scale-aml"
 WRITES = frozenset({"PUT", "PATCH", "POST", "DELETE"})
+PLATFORM_KINDS = frozenset({"workspaces", "managedClusters", "agentPools", "extensions", "computes"})
+PLATFORM_RESYNC_FACTOR = 2  # a platform is resynced every other period (handlers/flows.py resync_seconds)
 INSTANCE_TYPES_CRD = REPO / "tests/integration/azureml/instancetypes.amlarc.azureml.com.yaml"
 
 
@@ -158,16 +160,34 @@ def _provisioned(arm: httpx.Client, record: Any) -> bool:
     return state in ("Succeeded", "Failed", "Canceled", None)
 
 
+def reads_per_resource(idle: Counter[tuple[str, str]], n: int, resyncs: float) -> dict[str, float]:
+    """Idle GETs of each resource type per resource per resync of its owner: n deployments, n/2 endpoints,
+    one platform (resynced every other period); anything else (asset versions, operation status) per
+    ModelDeployment."""
+    owners = {"deployments": (n, resyncs), "onlineEndpoints": (n // 2, resyncs)}
+    reads: dict[str, float] = {}
+    for (method, kind), count in idle.items():
+        if method == "GET":
+            default = (1, resyncs / PLATFORM_RESYNC_FACTOR) if kind in PLATFORM_KINDS else (n, resyncs)
+            resources, periods = owners.get(kind, default)
+            reads[kind] = count / resources / periods
+    return reads
+
+
 def report(args: argparse.Namespace, result: dict[str, Any], floor_s: float) -> None:
     create = Counter(r.method for r in result["create_log"])
+    create_kinds = Counter((r.method, r.resource_type) for r in result["create_log"])
     idle: Counter[tuple[str, str]] = result["idle"]
     resyncs = args.idle_seconds / args.resync_seconds
     resources = args.n + args.n // 2  # a deployment each, an endpoint per two
     idle_writes = sum(n for (method, _), n in idle.items() if method in WRITES)
     idle_reads = sum(n for (method, _), n in idle.items() if method == "GET")
     print(f"create: {sum(create.values()) / args.n:.1f} ARM calls per ModelDeployment {dict(create)}")
+    print(f"create by kind: {dict(create_kinds.most_common())}")
     print(f"idle {args.idle_seconds:.0f}s ({resyncs:.1f} resyncs): {dict(idle)}")
     print(f"idle: {idle_reads / resyncs / resources:.2f} reads per Azure resource per resync, {idle_writes} writes")
+    per_kind = reads_per_resource(idle, args.n, resyncs)
+    print("idle reads per resource per resync, by type: " + ", ".join(f"{k} {v:.2f}" for k, v in per_kind.items()))
     for path, count in result["idle_paths"].most_common(8):
         print(f"  {count / resyncs / args.n:5.2f} per ModelDeployment per resync: {path}")
     print(f"delete wave: {result['delete_s']:.1f}s; left in Azure: {result['left_in_azure'] or 'nothing'}")
