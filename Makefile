@@ -44,10 +44,13 @@ flux: ## build (or reuse the cached) Flux's source-controller and kustomize-cont
 	hack/flux/build.sh
 
 .PHONY: keda
-keda: $(STAMP) ## KEDA (operator + metrics adapter, from its Go module) scaling a Deployment via the real HPA controller (issue 18 groundwork)
+keda: $(STAMP) ## KEDA (from its Go module) and the real HPA controller scaling pods: on kwok, and real pods on real requests and a DCGM stand-in (root)
 	hack/controlplane/build.sh >/dev/null
+	hack/dataplane/build.sh >/dev/null
+	hack/gateway/build.sh >/dev/null
+	hack/prometheus/build.sh >/dev/null
 	hack/keda/build.sh >/dev/null
-	$(BIN)/pytest -q -s tests/integration/keda
+	MLOPS_KEDA=1 $(BIN)/pytest -q -s tests/integration/keda tests/integration/realnode/test_autoscaling_follows_model_metrics.py
 
 .PHONY: flagger
 flagger: $(STAMP) ## Flagger's canary and our rollout, same scenarios in one run on the real node (root; prints JSON)
