@@ -26,6 +26,12 @@ from mlops_operator.api.v1alpha1.rollout import RolloutSpec, RolloutStatus
 # Azure ML names endpoints and deployments with 3-32 letters, digits and dashes, starting with a letter.
 AML_NAME_PATTERN = r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$"
 MODEL_URI_SCHEMES = ("https://", "azureml://", "pvc://", "oci://", "configmap://", "file://")
+# Kubernetes' rule for container environment variable names (before 1.34 relaxed it): the pod would be refused.
+ENV_NAME_PATTERN = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
+ENV_NAME_MESSAGE = (
+    "environmentVariables names are letters, digits, '_', '-' and '.', not starting with a digit "
+    "(Kubernetes' rule for container environment variables)"
+)
 
 
 class EndpointSettings(CamelModel):
@@ -58,8 +64,24 @@ class ModelSettings(CamelModel):
     )
 
 
+_SCRIPT_ESCAPES = "scoringScript must stay inside the code root: no '..' path segments"
+
+
 class CodeSettings(CamelModel):
     """The scoring code (`score.py` with `init()` and `run()`)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "x-kubernetes-validations": [
+                cel(
+                    "!has(self.scoringScript) || !(self.scoringScript.startsWith('../') || "
+                    "self.scoringScript.contains('/../'))",
+                    _SCRIPT_ESCAPES,
+                    ".scoringScript",
+                )
+            ]
+        }
+    )
 
     scoring_script: str = Field(
         "score.py",
@@ -69,6 +91,13 @@ class CodeSettings(CamelModel):
     config_map: LocalObjectReference | None = Field(
         None, description="ConfigMap whose keys are the code files; empty when the image contains the code."
     )
+
+    @field_validator("scoring_script")
+    @classmethod
+    def _inside_code_root(cls, script: str) -> str:
+        if script.startswith("../") or "/../" in script:
+            raise ValueError(_SCRIPT_ESCAPES)
+        return script
 
 
 class EnvironmentSettings(CamelModel):
@@ -190,6 +219,12 @@ class ModelDeploymentSpec(CamelModel):
                     "instanceCount must be at least 1 with default scaling",
                     ".instanceCount",
                 ),
+                cel(
+                    "!has(self.environmentVariables) || "
+                    f"self.environmentVariables.all(k, k.matches('{ENV_NAME_PATTERN}'))",
+                    ENV_NAME_MESSAGE,
+                    ".environmentVariables",
+                ),
             ]
         }
     )
@@ -216,7 +251,9 @@ class ModelDeploymentSpec(CamelModel):
         description="Per-pod resources; must fit the instance type's limits. Defaults to the instance type.",
     )
     environment_variables: dict[str, str] = Field(
-        default_factory=dict, description="Extra environment variables of the scoring container."
+        default_factory=dict,
+        max_length=128,
+        description="Extra environment variables of the scoring container; values are passed verbatim.",
     )
     rollout: RolloutSpec | None = Field(
         None,
@@ -229,6 +266,14 @@ class ModelDeploymentSpec(CamelModel):
         default_factory=MonitoringSettings,
         description="What the operator watches about the served model: data drift against the training data.",
     )
+
+    @field_validator("environment_variables")
+    @classmethod
+    def _env_names(cls, env: dict[str, str]) -> dict[str, str]:
+        bad = sorted(name for name in env if not re.match(ENV_NAME_PATTERN, name))
+        if bad:
+            raise ValueError(f"{ENV_NAME_MESSAGE}; rename {', '.join(repr(n) for n in bad)}")
+        return env
 
     @model_validator(mode="after")
     def _cross_field_rules(self) -> ModelDeploymentSpec:
