@@ -143,9 +143,14 @@ class ScoringApp:
         return Reply(200, [HTML_TYPE], b"Healthy")
 
     async def readiness(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]) -> Reply:
-        """Ready once init() has run (a worker serves nothing before); 503 while draining for shutdown."""
+        """Ready once init() has run (a worker serves nothing before); 503 while draining for shutdown.
+
+        Also 503 while key auth is on but no key is loaded: such a worker refuses every scoring request.
+        """
         if self.draining:
             return Reply(503, [HTML_TYPE], b"Draining")
+        if self.keys is not None and not self.keys.loaded:
+            return Reply(503, [HTML_TYPE], b"No endpoint keys")
         return Reply(200, [HTML_TYPE], b"Ready")
 
     async def score(self, scope: Scope, receive: Receive, headers: dict[bytes, bytes]) -> Reply:

@@ -3,6 +3,9 @@
 Kubernetes updates a mounted Secret in place (an atomic symlink swap), so key rotation needs no restart:
 the files' identities (mtime, inode, size) are checked at most once per second and the keys re-read when they change.
 Comparison is constant-time so the response time does not reveal how much of a key was right.
+
+Auth fails closed: once a keys directory is configured, missing or empty key files mean every protected
+request is refused and the server reports not Ready, never that it serves without auth.
 """
 
 from __future__ import annotations
@@ -47,7 +50,11 @@ class KeyStore:
         self._stamp = stamp
         keys = tuple(key for key in (self._read(name) for name in KEY_FILES) if key)
         if not keys:
-            logger.warning("No keys found in %s: every authenticated request will be refused", self.directory)
+            logger.warning(
+                "No endpoint keys in %s (files missing or empty): protected requests are refused and readiness "
+                "fails until the keys Secret is mounted",
+                self.directory,
+            )
         elif keys != self._keys:
             logger.info("Loaded %d endpoint key(s) from %s", len(keys), self.directory)
         self._keys = keys
@@ -67,6 +74,11 @@ class KeyStore:
         except OSError:
             return b""
 
+    @property
+    def loaded(self) -> bool:
+        """True when at least one key is loaded; readiness fails otherwise, so no traffic is routed here."""
+        return bool(self.keys)
+
     def authorised(self, authorization: bytes | None) -> bool:
         """True when the Authorization header is `Bearer <key>` for one of the keys."""
         if not authorization or authorization[:7].lower() != BEARER:
@@ -80,7 +92,11 @@ class KeyStore:
 
 
 def key_store_from(directory: str | None) -> KeyStore | None:
-    """A KeyStore when the keys directory is configured and exists; None (no auth) otherwise."""
-    if not directory or not os.path.isdir(directory):
+    """A KeyStore when a keys directory is configured, whether or not it exists yet; None (no auth) otherwise.
+
+    A configured but absent directory still gives a KeyStore, which refuses everyone: a missing mount must
+    not turn auth off.
+    """
+    if not directory:
         return None
     return KeyStore(directory)
