@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import stat
 import time
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography import x509
 from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
@@ -115,6 +117,25 @@ def test_rbac_denies_an_unprivileged_service_account_token(
 
     assert review.status.user_info.username == f"system:serviceaccount:{namespace}:nobody"
     assert denied.value.status == 403
+
+
+def test_aggregated_api_servers_learn_to_trust_only_the_front_proxy_client(
+    cluster: LocalCluster, kube_api: client.ApiClient
+) -> None:
+    """What KEDA's adapter (any aggregated API server) reads to believe the X-Remote-User the aggregator sends."""
+    published = (
+        client.CoreV1Api(kube_api).read_namespaced_config_map("extension-apiserver-authentication", "kube-system").data
+    )
+    front_proxy_ca = x509.load_pem_x509_certificate(cluster.pki.front_proxy_ca_cert.read_bytes())
+    proxy_client = x509.load_pem_x509_certificate(cluster.pki.front_proxy_client_cert.read_bytes())
+    cluster_ca = x509.load_pem_x509_certificate(cluster.pki.ca_cert.read_bytes())
+
+    assert x509.load_pem_x509_certificates(published["requestheader-client-ca-file"].encode()) == [front_proxy_ca]
+    assert json.loads(published["requestheader-allowed-names"]) == ["front-proxy-client"]
+    assert json.loads(published["requestheader-username-headers"]) == ["X-Remote-User"]
+    assert json.loads(published["requestheader-group-headers"]) == ["X-Remote-Group"]
+    proxy_client.verify_directly_issued_by(front_proxy_ca)
+    assert front_proxy_ca.subject != cluster_ca.subject  # a cluster client certificate cannot pose as the proxy
 
 
 def test_server_side_apply_records_field_managers_and_reports_conflicts(

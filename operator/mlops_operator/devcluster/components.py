@@ -9,6 +9,8 @@ Why the less obvious flags are there:
 - `--service-cluster-ip-range` / kwok `--cidr`: without a real node, addresses are only allocated and
   written into objects; nothing routes to them and nothing here may try. With a real node (realnode.py),
   kube-proxy serves ClusterIPs on this machine and an nftables guard drops anything else in these ranges.
+- `--requestheader-*` + `--proxy-client-*` (`_front_proxy_flags`): the aggregator's front-proxy identity, as
+  kubeadm and AKS configure it, so aggregated API servers (KEDA's metrics adapter) see the real caller.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import Any
 import yaml
 
 from mlops_operator.devcluster.kwok_stages import DEFAULT_STAGES
-from mlops_operator.devcluster.pki import ClusterPki
+from mlops_operator.devcluster.pki import FRONT_PROXY_CLIENT, ClusterPki
 from mlops_operator.devcluster.process import LOOPBACK
 
 SERVICE_CIDR = "10.96.0.0/16"
@@ -144,6 +146,7 @@ def apiserver_argv(
         "--kubelet-preferred-address-types=InternalIP",
         f"--kubelet-client-certificate={pki.kubelet_client_cert}",  # kubectl logs/exec on the real node
         f"--kubelet-client-key={pki.kubelet_client_key}",
+        *_front_proxy_flags(pki),
         "--allow-privileged=true",
         "--profiling=false",
         *(audit_flags(layout) if audit else []),
@@ -153,6 +156,22 @@ def apiserver_argv(
         # requires for every Pod; envtest disables it for the same reason.
         argv.append("--disable-admission-plugins=ServiceAccount")
     return argv
+
+
+def _front_proxy_flags(pki: ClusterPki) -> list[str]:
+    """The aggregator proxies with the front-proxy client certificate and the caller in X-Remote-* headers.
+    kube-apiserver publishes the requestheader settings in kube-system/extension-apiserver-authentication,
+    where aggregated API servers (and kube-controller-manager, kube-scheduler) read which CA and name to
+    trust those headers from; without them every proxied request arrives as `system:anonymous`."""
+    return [
+        f"--requestheader-client-ca-file={pki.front_proxy_ca_cert}",
+        f"--requestheader-allowed-names={FRONT_PROXY_CLIENT}",
+        "--requestheader-username-headers=X-Remote-User",
+        "--requestheader-group-headers=X-Remote-Group",
+        "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+        f"--proxy-client-cert-file={pki.front_proxy_client_cert}",
+        f"--proxy-client-key-file={pki.front_proxy_client_key}",
+    ]
 
 
 # Who asked for what, once per request (when it completed): what benchmarks count per client identity.
@@ -184,10 +203,9 @@ def _delegated_serving_flags(layout: Layout, pki: ClusterPki, port: int) -> list
         f"--tls-cert-file={pki.serving_cert}",
         f"--tls-private-key-file={pki.serving_key}",
         f"--client-ca-file={pki.ca_cert}",
+        # Also reads the requestheader CA from kube-system/extension-apiserver-authentication, as kubeadm's
+        # control plane does (the apiserver publishes it before /readyz passes).
         f"--authentication-kubeconfig={layout.kubeconfig}",
-        # The apiserver runs without a front proxy, so the extension-apiserver-authentication ConfigMap
-        # has no requestheader CA; looking it up only fills the log with "missing content for CA bundle".
-        "--authentication-skip-lookup=true",
         f"--authorization-kubeconfig={layout.kubeconfig}",
     ]
 

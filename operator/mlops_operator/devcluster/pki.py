@@ -1,4 +1,5 @@
-"""Certificates and keys for a loopback cluster: one CA, a serving cert, an admin client cert, SA keys.
+"""Certificates and keys for a loopback cluster: one CA, a serving cert, an admin client cert, SA keys, and
+the front proxy's own CA and client cert (what kubeadm calls front-proxy-ca and front-proxy-client).
 
 EC P-256 keys keep generation fast; the service-account key is RSA because that is what every
 Kubernetes tutorial and tool expects to find in --service-account-key-file.
@@ -32,6 +33,9 @@ SERVING_DNS = (
 ADMIN_USER = "mlops-dev-admin"
 ADMIN_GROUP = "system:masters"
 KUBELET_CLIENT_USER = "kube-apiserver-kubelet-client"
+# The aggregator proxies to aggregated API servers (KEDA's metrics adapter) with this client certificate and
+# the caller in X-Remote-* headers; they trust those headers only from this name, signed by the front-proxy CA.
+FRONT_PROXY_CLIENT = "front-proxy-client"
 
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 
@@ -74,6 +78,24 @@ class ClusterPki:
     @property
     def kubelet_client_key(self) -> Path:
         return self.directory / "apiserver-kubelet-client.key"
+
+    @property
+    def front_proxy_ca_cert(self) -> Path:
+        """A CA apart from the cluster CA: a client cert it signs proves the request-header identity, nothing else."""
+        return self.directory / "front-proxy-ca.crt"
+
+    @property
+    def front_proxy_ca_key(self) -> Path:
+        return self.directory / "front-proxy-ca.key"
+
+    @property
+    def front_proxy_client_cert(self) -> Path:
+        """The aggregator's client certificate towards aggregated API servers (--proxy-client-cert-file)."""
+        return self.directory / "front-proxy-client.crt"
+
+    @property
+    def front_proxy_client_key(self) -> Path:
+        return self.directory / "front-proxy-client.key"
 
     @property
     def sa_public_key(self) -> Path:
@@ -122,9 +144,9 @@ def _key_usage(*, cert_sign: bool) -> x509.KeyUsage:
     )
 
 
-def _make_ca() -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
+def _make_ca(common_name: str = "mlops-dev-ca") -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     key = _ec_key()
-    name = _name("mlops-dev-ca")
+    name = _name(common_name)
     cert = (
         _builder(name, name, key.public_key())
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -171,7 +193,8 @@ def _serving_sans(extra_ips: Sequence[str] = ()) -> list[x509.GeneralName]:
 
 
 def generate_pki(directory: Path, extra_serving_ips: Sequence[str] = ()) -> ClusterPki:
-    """Write a fresh CA, the apiserver serving pair, the admin and kubelet-client pairs and the SA key pair.
+    """Write a fresh CA, the apiserver serving pair, the admin and kubelet-client pairs, the SA key pair, and
+    the front-proxy CA with its client pair.
 
     `extra_serving_ips`: more addresses the apiserver answers on (the real node's bridge address).
     """
@@ -192,6 +215,13 @@ def generate_pki(directory: Path, extra_serving_ips: Sequence[str] = ()) -> Clus
     kubelet_client = _issue(ca, _name(KUBELET_CLIENT_USER, ADMIN_GROUP), ExtendedKeyUsageOID.CLIENT_AUTH)
     _write_cert(pki.kubelet_client_cert, kubelet_client[0])
     _write_key(pki.kubelet_client_key, kubelet_client[1])
+
+    front_proxy_ca = _make_ca("mlops-dev-front-proxy-ca")
+    _write_cert(pki.front_proxy_ca_cert, front_proxy_ca[0])
+    _write_key(pki.front_proxy_ca_key, front_proxy_ca[1])
+    front_proxy = _issue(front_proxy_ca, _name(FRONT_PROXY_CLIENT), ExtendedKeyUsageOID.CLIENT_AUTH)
+    _write_cert(pki.front_proxy_client_cert, front_proxy[0])
+    _write_key(pki.front_proxy_client_key, front_proxy[1])
 
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     _write_key(pki.sa_private_key, sa_key)

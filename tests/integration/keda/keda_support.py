@@ -10,11 +10,11 @@ How the pieces meet (docs/keda-notes.md has the why):
   is `localhost`: the aggregator's default (ClusterIP) resolver turns an ExternalName Service into
   `https://<externalName>:<APIService port>`, so kube-apiserver dials the adapter on loopback without
   `--enable-aggregator-routing` and without an EndpointSlice (which may not hold 127.0.0.1).
-- Our kube-apiserver has no front-proxy client certificate (`--proxy-client-cert-file`,
-  `--requestheader-client-ca-file`), so the adapter sees every proxied request as `system:anonymous`.
-  Until those flags exist, the ClusterRole `ANONYMOUS_READER` lets `system:anonymous` read
-  external.metrics.k8s.io (and the adapter always allows its discovery paths). kube-apiserver still
-  authorizes the real caller (the HPA controller) before it proxies anything.
+- kube-apiserver proxies with its front-proxy client certificate and the caller in X-Remote-* headers. The
+  adapter reads the requestheader CA from kube-system/extension-apiserver-authentication (through
+  --authentication-kubeconfig), so it sees the real caller (the HPA controller's ServiceAccount, the admin)
+  and asks kube-apiserver with a SubjectAccessReview whether that caller may read the metric; the
+  bootstrap role `system:controller:horizontal-pod-autoscaler` allows it. No extra RBAC is created.
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ KEDA_NAMESPACE = "keda"
 ADAPTER_SERVICE = "keda-metrics-apiserver"
 EXTERNAL_METRICS_GROUP = "external.metrics.k8s.io"
 APISERVICE_NAME = f"v1beta1.{EXTERNAL_METRICS_GROUP}"
-ANONYMOUS_READER = "mlops-test-keda-anonymous-external-metrics"
 IN_CLUSTER_VARS = ("KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT")
 CERT_VALIDITY = datetime.timedelta(days=1)
 
@@ -167,9 +166,6 @@ class KedaProcesses:
                 f"--lister-kubeconfig={kubeconfig}",
                 f"--authentication-kubeconfig={kubeconfig}",
                 f"--authorization-kubeconfig={kubeconfig}",
-                # The aggregator's proxied requests arrive anonymous (see the module docstring): let the
-                # discovery paths through so the APIService becomes Available.
-                "--authorization-always-allow-paths=/healthz,/readyz,/livez,/apis,/apis/*,/openapi/*",
                 f"--metrics-service-address={LOOPBACK}:{self.grpc_port}",
                 f"--port={adapter_metrics}",
                 "--zap-log-level=info",
@@ -221,9 +217,9 @@ def _probe_https(port: int, path: str) -> bool:
 
 def register_external_metrics_api(api: client.ApiClient, adapter_port: int) -> None:
     """Namespace keda, the ExternalName Service to localhost, the APIService (TLS unchecked: the adapter's
-    certificate is for its loopback names; the aggregator checks `<service>.<namespace>.svc`), and the
-    anonymous reader role. Idempotent; `unregister_external_metrics_api` undoes it."""
-    core, rbac = client.CoreV1Api(api), client.RbacAuthorizationV1Api(api)
+    certificate is for its loopback names; the aggregator checks `<service>.<namespace>.svc`). Idempotent;
+    `unregister_external_metrics_api` undoes it."""
+    core = client.CoreV1Api(api)
     _create(
         lambda: core.create_namespace({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": KEDA_NAMESPACE}})
     )
@@ -234,27 +230,6 @@ def register_external_metrics_api(api: client.ApiClient, adapter_port: int) -> N
         "spec": {"type": "ExternalName", "externalName": "localhost"},
     }
     _create(lambda: core.create_namespaced_service(KEDA_NAMESPACE, service))
-    _create(
-        lambda: rbac.create_cluster_role(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "ClusterRole",
-                "metadata": {"name": ANONYMOUS_READER},
-                "rules": [{"apiGroups": [EXTERNAL_METRICS_GROUP], "resources": ["*"], "verbs": ["get", "list"]}],
-            }
-        )
-    )
-    _create(
-        lambda: rbac.create_cluster_role_binding(
-            {
-                "apiVersion": "rbac.authorization.k8s.io/v1",
-                "kind": "ClusterRoleBinding",
-                "metadata": {"name": ANONYMOUS_READER},
-                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": ANONYMOUS_READER},
-                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "system:anonymous"}],
-            }
-        )
-    )
     apiservice: dict[str, Any] = {
         "apiVersion": "apiregistration.k8s.io/v1",
         "kind": "APIService",
@@ -291,11 +266,9 @@ def apiservice_available(api: client.ApiClient) -> tuple[bool, str]:
 
 
 def unregister_external_metrics_api(api: client.ApiClient) -> None:
-    custom, rbac = client.CustomObjectsApi(api), client.RbacAuthorizationV1Api(api)
+    custom = client.CustomObjectsApi(api)
     for delete in (
         lambda: custom.delete_cluster_custom_object("apiregistration.k8s.io", "v1", "apiservices", APISERVICE_NAME),
-        lambda: rbac.delete_cluster_role_binding(ANONYMOUS_READER),
-        lambda: rbac.delete_cluster_role(ANONYMOUS_READER),
         lambda: client.CoreV1Api(api).delete_namespace(KEDA_NAMESPACE),
     ):
         try:
