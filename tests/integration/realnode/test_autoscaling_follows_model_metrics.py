@@ -10,7 +10,6 @@ Opt-in with KEDA's other tests (MLOPS_KEDA=1, or `make keda`): KEDA's cold build
 
 from __future__ import annotations
 
-import base64
 import json
 import math
 import os
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway.traffic import Caller
 from keda.keda_support import (
     KedaProcesses,
     apiservice_available,
@@ -42,6 +40,7 @@ from mlops_operator.render.autoscaling import BUILTIN_SCALING
 from mlops_operator.render.prometheus import prometheus_config, scoring_pods_scrape_config
 
 from .dcgm_stand_in import DcgmStandIn
+from .load import BoundedLoad, endpoint_callers
 from .test_model_deployments_run_real_pods import _deployment, _model_files
 
 pytestmark = [
@@ -117,44 +116,6 @@ class Trace:
             Path(where, f"{name}.json").write_text(json.dumps(document))
 
 
-class PacedLoad:
-    """Requests through the Gateway at a steady rate until stopped, bounded in time and count."""
-
-    def __init__(self, caller: Callable[[], Caller], rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.statuses: list[int] = []
-        self.sent_at: list[float] = []
-        self._caller, self._stop = caller(), threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        deadline, next_at = time.monotonic() + LOAD_MAX_S, time.monotonic()
-        try:
-            while not self._stop.is_set() and time.monotonic() < deadline and len(self.statuses) < LOAD_MAX_REQUESTS:
-                self.statuses.append(self._caller.call().status)
-                self.sent_at.append(time.monotonic())
-                next_at += self.interval
-                self._stop.wait(max(0.0, next_at - time.monotonic()))
-        finally:
-            self._caller.close()
-
-    def rate(self) -> float:
-        """Requests sent in the last second."""
-        now = time.monotonic()
-        return float(sum(1 for t in self.sent_at[-100:] if now - t <= 1.0))
-
-    def __enter__(self) -> PacedLoad:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-
 def _scaling(metric: str, target: float, prometheus: Prometheus) -> dict[str, Any]:
     return {
         "type": "metric",
@@ -222,13 +183,6 @@ def scaling_prometheus(
         server.stop()
 
 
-def _caller(kube: Kube, namespace: str, traefik: Traefik) -> Callable[[], Caller]:
-    secret = kube.get("v1", "Secret", "diabetes-endpoint-keys", namespace) or {}
-    key = base64.b64decode(secret["data"]["primaryKey"]).decode()
-    body = json.dumps({"data": [[0.03, 0.05, 0.06, 0.02, -0.04, -0.03, -0.04, 0.0, 0.02, -0.02]]}).encode()
-    return lambda: Caller(traefik.web_port, namespace, "diabetes", key=key, body=body)
-
-
 def test_requests_per_second_scale_real_pods_up_and_back_down(
     keda_on_real_node: KedaProcesses,
     real_kube: Kube,
@@ -239,9 +193,9 @@ def test_requests_per_second_scale_real_pods_up_and_back_down(
 ) -> None:
     with operator():
         _serve(real_kube, real_namespace, _scaling("requestsPerSecond", RPS_TARGET, scaling_prometheus))
-        caller = _caller(real_kube, real_namespace, traefik)
+        caller = endpoint_callers(real_kube, real_namespace, traefik)
         wait_for(lambda: caller().call().status == 200, 60, "blue to answer")
-        with PacedLoad(caller, RPS_SENT) as load:
+        with BoundedLoad(caller, 1, LOAD_MAX_S, LOAD_MAX_REQUESTS, rate=RPS_SENT) as load:
             trace = Trace(
                 real_kube, real_namespace, scaling_prometheus, _query("requestsPerSecond", real_namespace), load.rate
             )

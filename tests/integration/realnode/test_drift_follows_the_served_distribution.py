@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from gateway.traffic import Caller
 from native_backend.helpers import wait_condition
 from polling import wait_for
 from prometheus_server import Prometheus
@@ -30,6 +29,7 @@ from mlops_operator.devcluster.gateway import Traefik
 from mlops_operator.drift.build import build_profile
 from mlops_operator.kube import Kube
 
+from .load import BoundedLoad, endpoint_callers
 from .test_model_deployments_run_real_pods import _deployment, _model_files
 
 pytestmark = [pytest.mark.drift, pytest.mark.traffic, pytest.mark.metrics]
@@ -55,43 +55,23 @@ def _bodies(shifted: bool, count: int = 200) -> list[bytes]:
     return [json.dumps({"data": rows[pick].round(5).tolist()}).encode() for pick in picks]
 
 
-class PhasedLoad:
-    """Two callers sending the current phase's bodies until stopped, bounded in time and count."""
+class Phases:
+    """Which rows the load sends: rows from the training data, or shifted ones."""
 
-    def __init__(self, factory: Callable[[], Caller]) -> None:
+    def __init__(self) -> None:
         self.bodies = {"training": _bodies(False), "shifted": _bodies(True)}
-        self.phase = "training"
-        self.statuses: list[int] = []
-        self._stop = threading.Event()
-        self._deadline = time.monotonic() + LOAD_SECONDS
-        self._threads = [threading.Thread(target=self._run, args=(factory(),), daemon=True) for _ in range(2)]
+        self.current = "training"
 
-    def _run(self, caller: Caller) -> None:
-        sent = 0
-        try:
-            while not self._stop.is_set() and time.monotonic() < self._deadline and len(self.statuses) < LOAD_MAX:
-                bodies = self.bodies[self.phase]
-                self.statuses.append(caller.call(body=bodies[sent % len(bodies)]).status)
-                sent += 1
-        finally:
-            caller.close()
-
-    def __enter__(self) -> PhasedLoad:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(10)
+    def body(self, sent: int) -> bytes:
+        bodies = self.bodies[self.current]
+        return bodies[sent % len(bodies)]
 
 
 class Trace:
     """status.drift every half second, with the load's phase, for the plot in docs/drift.md."""
 
-    def __init__(self, kube: Kube, namespace: str, load: PhasedLoad) -> None:
-        self.kube, self.namespace, self.load, self.samples = kube, namespace, load, []
+    def __init__(self, kube: Kube, namespace: str, phases: Phases) -> None:
+        self.kube, self.namespace, self.phases, self.samples = kube, namespace, phases, []
         self.marks: list[float] = []  # when the phase changed, seconds from the start
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -106,7 +86,7 @@ class Trace:
             checked = status.get("drift") or {}
             features = {f["name"]: f.get("value") for f in checked.get("features", [])}
             at = time.monotonic() - self.started
-            sample = {"t": at, "phase": self.load.phase, "dataDrift": drift.get("status"), "values": features}
+            sample = {"t": at, "phase": self.phases.current, "dataDrift": drift.get("status"), "values": features}
             self.samples.append({**sample, "reason": drift.get("reason"), "rows": checked.get("samples")})
 
     def save(self) -> None:
@@ -154,12 +134,6 @@ def _object(kind: str, namespace: str, name: str, **fields: Any) -> dict[str, An
     return {"apiVersion": "v1", "kind": kind, "metadata": {"name": name, "namespace": namespace}, **fields}
 
 
-def _caller_factory(kube: Kube, namespace: str, traefik: Traefik) -> Callable[[], Caller]:
-    secret = kube.get("v1", "Secret", "diabetes-endpoint-keys", namespace) or {}
-    key = base64.b64decode(secret["data"]["primaryKey"]).decode()
-    return lambda: Caller(traefik.web_port, namespace, "diabetes", key=key, body=b"{}")
-
-
 def _drift_until(kube: Kube, namespace: str, status: str, timeout: float) -> dict[str, Any]:
     try:
         return wait_condition(kube, namespace, "blue", "DataDrift", status, timeout=timeout)
@@ -174,7 +148,7 @@ def _jobs(kube: Kube, namespace: str) -> list[dict[str, Any]]:
 
 
 def _phases(
-    kube: Kube, namespace: str, load: PhasedLoad, trace: Trace
+    kube: Kube, namespace: str, phases: Phases, trace: Trace
 ) -> tuple[dict[str, Any], float, dict[str, Any], float]:
     """Calm on training rows, drift on shifted rows, calm again: the conditions and how long each change took."""
     calm = _drift_until(kube, namespace, "False", timeout=60)
@@ -182,13 +156,13 @@ def _phases(
     time.sleep(2 * INTERVAL_S)  # stays calm over further checks
     assert _drift_until(kube, namespace, "False", timeout=1)["reason"] == "NoDrift"
 
-    load.phase, shifted_at = "shifted", time.monotonic()
+    phases.current, shifted_at = "shifted", time.monotonic()
     trace.marks.append(shifted_at - trace.started)
     found = _drift_until(kube, namespace, "True", timeout=6 * INTERVAL_S)
     found_after = time.monotonic() - shifted_at
     time.sleep(2 * INTERVAL_S)  # the episode lasts: nothing is triggered twice
 
-    load.phase, restored_at = "training", time.monotonic()
+    phases.current, restored_at = "training", time.monotonic()
     trace.marks.append(restored_at - trace.started)
     cleared = _drift_until(kube, namespace, "False", timeout=6 * INTERVAL_S)
     return found, found_after, cleared, time.monotonic() - restored_at
@@ -205,12 +179,12 @@ def test_drift_is_found_acted_on_once_and_cleared(
     with CloudEventReceiver(key=KEY) as receiver, operator():
         _setup(real_kube, real_namespace, prometheus, receiver, real_cluster.images.scoring)
         wait_condition(real_kube, real_namespace, "blue", "Ready", "True", timeout=240)
-        factory = _caller_factory(real_kube, real_namespace, traefik)
+        factory, phases = endpoint_callers(real_kube, real_namespace, traefik), Phases()
         wait_for(lambda: factory().call(body=_bodies(False, 1)[0]).status == 200, 60, "blue to answer")
-        with PhasedLoad(factory) as load:
-            trace = Trace(real_kube, real_namespace, load)
+        with BoundedLoad(factory, 2, LOAD_SECONDS, LOAD_MAX, body=phases.body) as load:
+            trace = Trace(real_kube, real_namespace, phases)
             try:
-                found, found_after, cleared, cleared_after = _phases(real_kube, real_namespace, load, trace)
+                found, found_after, cleared, cleared_after = _phases(real_kube, real_namespace, phases, trace)
             finally:
                 trace.save()
         assert load.statuses

@@ -12,19 +12,15 @@ Traefik v3.6's Gateway provider does not implement it (docs/reliability.md).
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import json
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway.traffic import Caller
 from native_backend.helpers import wait_condition
 from polling import wait_for
 
@@ -32,40 +28,13 @@ from mlops_operator import naming
 from mlops_operator.devcluster.gateway import Traefik
 from mlops_operator.kube import Kube
 
+from .load import BoundedLoad, endpoint_callers
 from .test_model_deployments_run_real_pods import _deployment, _model_files
 
 pytestmark = [pytest.mark.faults, pytest.mark.traffic]
 CALLERS, LOAD_MAX_S, LOAD_MAX_REQUESTS = 4, 60.0, 40_000
 BEFORE_S, AFTER_S = 3.0, 20.0  # load before the kill, and after it
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-
-
-class Load:
-    """CALLERS keep-alive clients through the Gateway, each one request at a time: (time, status) answers."""
-
-    def __init__(self, factory: Callable[[], Caller]) -> None:
-        self.answers: list[tuple[float, int]] = []
-        self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run, args=(factory(),), daemon=True) for _ in range(CALLERS)]
-
-    def _run(self, caller: Caller) -> None:
-        deadline = time.monotonic() + LOAD_MAX_S
-        try:
-            while not self._stop.is_set() and time.monotonic() < deadline and len(self.answers) < LOAD_MAX_REQUESTS:
-                status = caller.call().status
-                self.answers.append((time.monotonic(), status))
-        finally:
-            caller.close()
-
-    def __enter__(self) -> Load:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        for thread in self._threads:
-            thread.join(10)
 
 
 def _container_pids(pod_uid: str) -> list[int]:
@@ -100,13 +69,6 @@ def _ready_pods(kube: Kube, namespace: str) -> list[dict[str, Any]]:
     return [p for p in _pods(kube, namespace) if ready(p)]
 
 
-def _caller_factory(kube: Kube, namespace: str, traefik: Traefik) -> Callable[[], Caller]:
-    secret = kube.get("v1", "Secret", "diabetes-endpoint-keys", namespace) or {}
-    key = base64.b64decode(secret["data"]["primaryKey"]).decode()
-    body = json.dumps({"data": [[0.03, 0.05, 0.06, 0.02, -0.04, -0.03, -0.04, 0.0, 0.02, -0.02]]}).encode()
-    return lambda: Caller(traefik.web_port, namespace, "diabetes", key=key, body=body)
-
-
 def _runs_unprivileged_on_a_read_only_root(pid: int) -> bool:
     """What the rendered securityContext asks for, as the kernel sees the process: a non-root uid, and `/`
     mounted read-only in its mount namespace."""
@@ -134,13 +96,13 @@ def test_a_killed_scoring_pod_costs_only_the_moments_after_the_kill(
         real_kube.create(_deployment(real_namespace, "blue", instanceCount=2))
         wait_condition(real_kube, real_namespace, "blue", "Ready", "True", timeout=240)
         wait_for(lambda: len(_ready_pods(real_kube, real_namespace)) == 2 or None, 120, "2 ready pods")
-        factory = _caller_factory(real_kube, real_namespace, traefik)
+        factory = endpoint_callers(real_kube, real_namespace, traefik)
         wait_for(lambda: factory().call().status == 200, 60, "blue to answer")
         victim = _ready_pods(real_kube, real_namespace)[0]
         pids = _container_pids(victim["metadata"]["uid"])
         assert pids, f"no processes found for pod {victim['metadata']['name']} under {CGROUP_ROOT}"
         assert all(_runs_unprivileged_on_a_read_only_root(pid) for pid in pids), pids
-        with Load(factory) as load:
+        with BoundedLoad(factory, CALLERS, LOAD_MAX_S, LOAD_MAX_REQUESTS) as load:
             time.sleep(BEFORE_S)
             killed_at = time.monotonic()
             _kill(pids)
