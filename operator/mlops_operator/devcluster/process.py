@@ -11,6 +11,7 @@ import ctypes
 import http.client
 import logging
 import os
+import random
 import signal
 import socket
 import ssl
@@ -27,6 +28,8 @@ POLL_INTERVAL_S = 0.1
 STOP_TIMEOUT_S = 10.0
 PROXY_VARS = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
 PR_SET_PDEATHSIG = 1
+# Below Linux's default ephemeral range (32768-60999) and Kubernetes' NodePort range (30000-32767).
+FREE_PORT_RANGE = (20000, 30000)
 
 
 class ComponentError(RuntimeError):
@@ -38,17 +41,33 @@ class ComponentError(RuntimeError):
 
 
 def free_ports(count: int) -> list[int]:
-    """Ports free on 127.0.0.1 right now; all sockets stay open until every port is picked."""
-    sockets: list[socket.socket] = []
+    """Ports free on 127.0.0.1 right now, outside the kernel's ephemeral range.
+
+    A port from the ephemeral range (what binding port 0 gives) can be taken before its server binds it,
+    by any outgoing connection's source port, or by a scrape of it connecting to itself (TCP simultaneous
+    open). Picking from FREE_PORT_RANGE (below the ephemeral range and Kubernetes' NodePorts) avoids both.
+    """
+    picked: list[socket.socket] = []
     try:
-        for _ in range(count):
+        for port in _candidate_ports():
             sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((LOOPBACK, 0))
-            sockets.append(sock)
-        return [int(sock.getsockname()[1]) for sock in sockets]
+            try:
+                sock.bind((LOOPBACK, port))
+            except OSError:
+                sock.close()
+                continue
+            picked.append(sock)
+            if len(picked) == count:
+                return [int(sock.getsockname()[1]) for sock in picked]
+        raise ComponentError("free_ports", f"found only {len(picked)} of {count} free ports", "")
     finally:
-        for sock in sockets:
+        for sock in picked:
             sock.close()
+
+
+def _candidate_ports() -> list[int]:
+    low, high = FREE_PORT_RANGE
+    return random.sample(range(low, high), min(high - low, 2000))
 
 
 def child_env(extra: dict[str, str] | None = None) -> dict[str, str]:
