@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mlops_operator.api.v1alpha1 import API_VERSION
+from mlops_operator.api.v1alpha1.deployment import RESERVED_ENVIRONMENT_VARIABLES
 
 # AML deployment keys we translate, and those we knowingly leave out (with the reason shown to the user).
 _DROPPED = {
@@ -165,10 +166,28 @@ def _spec(
         "readinessProbe": _probe(document["readiness_probe"]) if document.get("readiness_probe") else None,
         "scaleSettings": _scale(document["scale_settings"], notes) if document.get("scale_settings") else None,
         "resources": _resources(document.get("resources"), notes),
-        "environmentVariables": {k: str(v) for k, v in (document.get("environment_variables") or {}).items()} or None,
+        "environmentVariables": _environment_variables(document, spec["code"], notes) or None,
     }
     spec.update({k: v for k, v in optional.items() if v is not None})
     return spec
+
+
+def _environment_variables(document: dict[str, Any], code: dict[str, Any], notes: list[str]) -> dict[str, str]:
+    """Azure ML sets its own variables over the user's; ours are set by fields, and the CRD refuses them as
+    variables. An entry script given as a variable (custom containers do) becomes code.scoringScript."""
+    env = {str(k): str(v) for k, v in (document.get("environment_variables") or {}).items()}
+    script = env.pop("AZUREML_ENTRY_SCRIPT", None)
+    if script is not None and "scoring_script" not in (document.get("code_configuration") or {}):
+        code["scoringScript"] = script
+        notes.append(f"environment_variables.AZUREML_ENTRY_SCRIPT {script!r} became code.scoringScript")
+    elif script is not None:
+        notes.append("environment_variables.AZUREML_ENTRY_SCRIPT dropped: code_configuration.scoring_script wins")
+    for name in sorted(set(env) & set(RESERVED_ENVIRONMENT_VARIABLES)):
+        del env[name]
+        notes.append(
+            f"environment_variables.{name} dropped: the operator sets it from {RESERVED_ENVIRONMENT_VARIABLES[name]}"
+        )
+    return env
 
 
 GPU = "nvidia.com/gpu"

@@ -163,3 +163,28 @@ def test_a_gpu_count_in_both_requests_and_limits_keeps_the_limit():
     assert _spec(conversion, "gpu")["resources"] == {"limits": {"nvidia.com/gpu": 1}}
     assert any("differ; Kubernetes needs them equal, kept the limit 1" in note for note in conversion.notes)
     parse_resource(conversion.documents[0])
+
+
+def test_variables_the_operator_sets_from_fields_are_dropped_or_moved_with_notes():
+    document = dict(KUBERNETES_DEPLOYMENT, code_configuration={"code": "./onlinescoring/"})
+    document["environment_variables"] = {
+        "AZUREML_ENTRY_SCRIPT": "src/main.py",
+        "AZUREML_MODEL_DIR": "/var/models",
+        "WORKER_COUNT": 4,
+    }
+    conversion = convert([ENDPOINT, document], "local", None)
+    parse_resource(conversion.documents[0])
+    spec = conversion.documents[0]["spec"]
+    assert spec["code"]["scoringScript"] == "src/main.py"
+    assert spec["environmentVariables"] == {"WORKER_COUNT": "4"}  # Azure ML's tunable stays the user's
+    notes = "\n".join(conversion.notes)
+    assert "AZUREML_ENTRY_SCRIPT 'src/main.py' became code.scoringScript" in notes
+    assert "AZUREML_MODEL_DIR dropped: the operator sets it from spec.model" in notes
+
+
+def test_an_entry_script_variable_loses_to_the_code_configuration():
+    document = dict(KUBERNETES_DEPLOYMENT, environment_variables={"AZUREML_ENTRY_SCRIPT": "other.py"})
+    conversion = convert([ENDPOINT, document], "local", None)
+    assert conversion.documents[0]["spec"]["code"]["scoringScript"] == "score.py"
+    assert "environmentVariables" not in conversion.documents[0]["spec"]
+    assert any("code_configuration.scoring_script wins" in note for note in conversion.notes)

@@ -33,6 +33,24 @@ ENV_NAME_MESSAGE = (
     "(Kubernetes' rule for container environment variables)"
 )
 
+# The scoring container's variables the operator derives from the spec: a user value would silently undo the
+# field (MLOPS_KEYS_DIR is key auth itself), so each is refused with the field to set instead. AML's tunables
+# (WORKER_COUNT, SCORING_TIMEOUT_MS, AZUREML_LOG_LEVEL, ...) stay the user's, as in Azure ML.
+RESERVED_ENVIRONMENT_VARIABLES = {
+    "AZUREML_MODEL_DIR": "spec.model",
+    "AZUREML_ENTRY_SCRIPT": "spec.code.scoringScript",
+    "AML_APP_ROOT": "spec.code",
+    "AZUREML_SOURCE_DIRECTORY": "spec.code",
+    "AZUREML_DEPLOYMENT_NAME": "metadata.name",
+    "AZUREML_ENDPOINT_NAME": "spec.endpoint.name",
+    "MLOPS_KEYS_DIR": "spec.endpoint.authMode",
+    "MLOPS_DRIFT_PROFILE": "spec.monitoring.drift",
+    "MLOPS_SCORING_THREADS": "spec.requestSettings.maxConcurrentRequestsPerInstance",
+}
+RESERVED_ENV_MESSAGE = "environmentVariables may not set what the operator derives from the spec: " + ", ".join(
+    f"{name} (set {field})" for name, field in RESERVED_ENVIRONMENT_VARIABLES.items()
+)
+
 
 class EndpointSettings(CamelModel):
     """The online endpoint this deployment serves behind; shared by all deployments naming it."""
@@ -225,6 +243,12 @@ class ModelDeploymentSpec(CamelModel):
                     ENV_NAME_MESSAGE,
                     ".environmentVariables",
                 ),
+                cel(
+                    "!has(self.environmentVariables) || !self.environmentVariables.exists(k, k in "
+                    f"{sorted(RESERVED_ENVIRONMENT_VARIABLES)})",
+                    RESERVED_ENV_MESSAGE,
+                    ".environmentVariables",
+                ),
             ]
         }
     )
@@ -253,7 +277,11 @@ class ModelDeploymentSpec(CamelModel):
     environment_variables: dict[str, str] = Field(
         default_factory=dict,
         max_length=128,
-        description="Extra environment variables of the scoring container; values are passed verbatim.",
+        description=(
+            "Extra environment variables of the scoring container; values are passed verbatim. Azure ML's "
+            "tunables (WORKER_COUNT, SCORING_TIMEOUT_MS, ...) may be set; the variables the operator derives "
+            "from other fields (AZUREML_MODEL_DIR, AZUREML_ENTRY_SCRIPT, MLOPS_KEYS_DIR, ...) are refused."
+        ),
     )
     rollout: RolloutSpec | None = Field(
         None,
@@ -273,6 +301,10 @@ class ModelDeploymentSpec(CamelModel):
         bad = sorted(name for name in env if not re.match(ENV_NAME_PATTERN, name))
         if bad:
             raise ValueError(f"{ENV_NAME_MESSAGE}; rename {', '.join(repr(n) for n in bad)}")
+        reserved = [f"{n} is set by the operator from {RESERVED_ENVIRONMENT_VARIABLES[n]}" for n in sorted(env)
+                    if n in RESERVED_ENVIRONMENT_VARIABLES]  # fmt: skip
+        if reserved:
+            raise ValueError(f"{'; '.join(reserved)}: remove it and set that field instead")
         return env
 
     @model_validator(mode="after")
