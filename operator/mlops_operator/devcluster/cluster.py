@@ -144,6 +144,17 @@ class LocalCluster:
     def running(self) -> bool:
         return bool(self._processes) and all(p.alive() for p in self._processes)
 
+    def restart_component(self, name: str, down_s: float = 0.0) -> ManagedProcess:
+        """Stop one component (SIGTERM, as a service manager restarts it), wait `down_s`, start it again with
+        the same command line, log and environment. The caller waits for whatever readiness it needs."""
+        index, process = next((i, p) for i, p in enumerate(self._processes) if p.name == name)
+        process.stop()
+        time.sleep(down_s)
+        again = ManagedProcess(process.name, process.argv, process.log_path, env=process.env)
+        again.start(die_with_parent=self.config.die_with_parent)
+        self._processes[index] = again
+        return again
+
     # ---- lifecycle -------------------------------------------------------------------------------
     def start(self, *, controllers: bool = True, scheduler: bool = True, with_nodes: bool = True) -> Self:
         """Start etcd and kube-apiserver, then the optional parts; on any failure stop what started."""
