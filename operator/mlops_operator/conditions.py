@@ -49,6 +49,7 @@ CONDITION_SETS: dict[tuple[str, str], tuple[ConditionType, ...]] = {
         T.DATA_DRIFT,
         T.PROGRESSING,
         T.DEGRADED,
+        T.DELETION_BLOCKED,
         T.STALLED,
     ),
     ("MLOpsPlatform", "native"): (T.READY, T.INSTANCE_TYPES_READY, T.DELETION_BLOCKED, T.STALLED),
@@ -134,6 +135,10 @@ class Reason(StrEnum):
     AZURE_QUOTA_EXCEEDED = "AzureQuotaExceeded"
     AZURE_REQUEST_FAILED = "AzureRequestFailed"
     AZURE_CREDENTIALS_UNAVAILABLE = "AzureCredentialsUnavailable"
+    AZURE_RESOURCE_LOCKED = "AzureResourceLocked"
+    # Deletion: Azure refused to delete what the object holds (DeletionBlocked), or a human forced its release.
+    AZURE_REFUSED_DELETION = "AzureRefusedDeletion"
+    FORCE_DELETED = "ForceDeleted"
     WORKSPACE_READY = "WorkspaceReady"
     WORKSPACE_NOT_FOUND = "WorkspaceNotFound"
     CLUSTER_NOT_FOUND = "ClusterNotFound"

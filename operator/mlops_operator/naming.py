@@ -21,7 +21,8 @@ FINALIZER = f"{GROUP}/finalizer"
 ANNOTATION_APPLIED_HASH = f"{GROUP}/applied-hash"
 # On the pod template: the hash of the ConfigMaps the pods mount (code, model), shown as status.revision.
 ANNOTATION_CONTENT_REVISION = f"{GROUP}/content-revision"
-# On an MLOpsPlatform: delete it even while ModelDeployments use it (they become Ready=False).
+# On an MLOpsPlatform: delete it even while ModelDeployments use it (they become Ready=False), and without
+# its Azure cleanup once Azure refused that; on a ModelDeployment: release it without any more Azure calls.
 ANNOTATION_FORCE_DELETE = f"{GROUP}/force-delete"
 # A command to a rollout (promote, resume, abort, retry); the operator removes it once acted on. Not under
 # `mlops.dev/`: kopf leaves annotations under its own storage prefix out of the diff, so no update would fire.

@@ -7,7 +7,7 @@ from mlops_operator.backends.base import ObjectKey
 from mlops_operator.backends.native.references import content_revision
 from mlops_operator.backends.watched import watched_by_deployment, watched_by_platform
 from mlops_operator.handlers.context import Dependents
-from mlops_operator.handlers.flows import deletion_blocked_message
+from mlops_operator.handlers.deletion import deletion_blocked_message
 from mlops_operator.handlers.references import index_entries
 from mlops_operator.render.workload import WorkloadInputs, render_deployment
 
@@ -70,7 +70,7 @@ def test_dependents_of_a_configmap_and_of_a_gateway_come_from_the_indices() -> N
 
 def test_a_blocked_deletion_names_the_first_few_dependents_and_the_count() -> None:
     users = [ObjectKey("ModelDeployment", "ml", f"m{i}") for i in range(7)]
-    message = deletion_blocked_message(users, "mlops.dev/force-delete")
+    message = deletion_blocked_message(users)
     assert "7 ModelDeployment(s) using this platform: ml/m0, ml/m1, ml/m2, ml/m3, ml/m4 and 2 more" in message
     assert "annotate the platform mlops.dev/force-delete=true" in message
 

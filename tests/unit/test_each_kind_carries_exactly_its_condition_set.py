@@ -20,6 +20,7 @@ DEPLOYMENT_SET = [
     "DataDrift",
     "Progressing",
     "Degraded",
+    "DeletionBlocked",
     "Stalled",
 ]
 NATIVE_PLATFORM_SET = ["Ready", "InstanceTypesReady", "DeletionBlocked", "Stalled"]

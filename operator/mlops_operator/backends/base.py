@@ -54,6 +54,17 @@ class FatalError(Exception):
         self.reason = reason
 
 
+class DeletionRefusedError(FatalError):
+    """The cloud refused to delete (or to empty) something an object being deleted holds: a human must grant
+    the permission, remove the lock, or force the object's release. `resource` names it for that human,
+    `detail` is the cloud's own error (code and message), `reason` its classification."""
+
+    def __init__(self, resource: str, detail: str, reason: str) -> None:
+        super().__init__(f"{resource}: {detail}", reason)
+        self.resource = resource
+        self.detail = detail
+
+
 class Backend(Protocol):
     """A way of serving models. Implementations never import kopf."""
 
@@ -65,4 +76,13 @@ class Backend(Protocol):
 
     def finalize_platform(self, platform: MLOpsPlatform) -> None:
         """Release what the platform holds outside Kubernetes; raise RetryableError while that is under way."""
+        ...
+
+    def deployment_leftovers(self, md: ModelDeployment, platform: MLOpsPlatform | None) -> list[str]:
+        """What `finalize_deployment` would still remove outside Kubernetes, named for humans; no cloud calls
+        (a deployment released by force leaves exactly these behind)."""
+        ...
+
+    def platform_leftovers(self, platform: MLOpsPlatform) -> list[str]:
+        """What `finalize_platform` would still release outside Kubernetes; no cloud calls."""
         ...

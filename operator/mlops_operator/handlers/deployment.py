@@ -11,8 +11,10 @@ import kopf
 
 from mlops_operator.api.v1alpha1 import GROUP, VERSION
 from mlops_operator.backends.watched import watched_by_deployment
-from mlops_operator.handlers.flows import deployment_key, finalize_deployment_body, wake
+from mlops_operator.handlers.deletion import finalize_deployment_body, release_if_forced
+from mlops_operator.handlers.flows import deployment_key, wake
 from mlops_operator.handlers.references import index_entries
+from mlops_operator.naming import ANNOTATION_FORCE_DELETE
 
 PLURAL = "modeldeployments"
 
@@ -30,6 +32,12 @@ async def modeldeployment_changed(name: str, namespace: str | None, memo: Any, *
 @kopf.on.delete(GROUP, VERSION, PLURAL, backoff=5)
 def modeldeployment_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
     finalize_deployment_body(memo["ctx"], dict(body))
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL, annotations={ANNOTATION_FORCE_DELETE: "true"})
+def modeldeployment_forced(body: kopf.Body, memo: Any, **_: Any) -> None:
+    """Every change wakes this, unlike a finalizer waiting out its retry: force-delete acts at once."""
+    release_if_forced(memo["ctx"], dict(body))
 
 
 @kopf.index(GROUP, VERSION, PLURAL)

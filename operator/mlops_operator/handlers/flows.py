@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Callable
 from typing import Any, cast
 
 import kopf
 
 from mlops_operator.api.problems import InvalidResourceError, parse_resource
 from mlops_operator.api.v1alpha1 import API_VERSION, Condition, MLOpsPlatform, ModelDeployment
-from mlops_operator.backends.base import FatalError, ObjectKey, Outcome, RetryableError
+from mlops_operator.backends.base import ObjectKey, Outcome
 from mlops_operator.backends.resolve import blocked
 from mlops_operator.conditions import Announcement, ConditionType, Reason, Verdict
 from mlops_operator.handlers.context import OperatorContext
@@ -25,7 +24,6 @@ from mlops_operator.logs import reconcile_scope
 from mlops_operator.reconcile import build_status, reconcile_deployment, reconcile_platform
 
 log = logging.getLogger(__name__)
-FATAL_FINALIZER_DELAY = 300.0
 FAILURE_RETRY_SECONDS = 10.0
 # The condition a failed or invalid pass is reported on, per kind.
 MAIN_CONDITION = {
@@ -118,7 +116,7 @@ def _surface_failure(ctx: OperatorContext, body: dict[str, Any], exc: Exception)
     message = f"{type(exc).__name__}: {exc}; retrying in {FAILURE_RETRY_SECONDS:.0f}s"
     verdict = Verdict(MAIN_CONDITION[body["kind"]], "False", Reason.RECONCILE_ERROR, message[:2000], "Warning")
     try:
-        _write(ctx, body, _backend_of(ctx, body), Outcome([verdict]))
+        write_outcome(ctx, body, backend_of(ctx, body), Outcome([verdict]))
     except Exception:  # the API server itself may be what failed; the retry will tell
         log.exception("could not record the failure on %s", body["metadata"]["name"])
     return FAILURE_RETRY_SECONDS
@@ -129,7 +127,7 @@ def _deployment_pass(ctx: OperatorContext, body: dict[str, Any]) -> float | None
         md = parse_resource(body)
         assert isinstance(md, ModelDeployment)
     except InvalidResourceError as exc:
-        return _write(ctx, body, "native", Outcome([blocked(Reason.INVALID_SPEC, str(exc))]))
+        return write_outcome(ctx, body, "native", Outcome([blocked(Reason.INVALID_SPEC, str(exc))]))
     platform = get_platform(ctx, md.spec.platform_ref.name)
     outcome = reconcile_deployment(
         md,
@@ -138,8 +136,8 @@ def _deployment_pass(ctx: OperatorContext, body: dict[str, Any]) -> float | None
         ctx.rollouts.run if ctx.rollouts else None,
         ctx.drift.run if ctx.drift else None,
     )
-    delay = _write(ctx, body, platform.spec.backend if platform else "native", outcome)
-    _post(body, outcome.events)
+    delay = write_outcome(ctx, body, platform.spec.backend if platform else "native", outcome)
+    post_events(body, outcome.events)
     if outcome.consumed_annotations:
         patch = {"metadata": {"annotations": dict.fromkeys(outcome.consumed_annotations)}}
         ctx.kube.patch_merge(API_VERSION, "ModelDeployment", str(md.metadata.name), md.metadata.namespace, patch)
@@ -149,14 +147,14 @@ def _deployment_pass(ctx: OperatorContext, body: dict[str, Any]) -> float | None
 
 
 def _platform_pass(ctx: OperatorContext, body: dict[str, Any]) -> float | None:
-    backend = _backend_of(ctx, body)
+    backend = backend_of(ctx, body)
     try:
         platform = parse_resource(body)
         assert isinstance(platform, MLOpsPlatform)
     except InvalidResourceError as exc:
         verdict = blocked(Reason.INVALID_SPEC, str(exc), ConditionType.INSTANCE_TYPES_READY)
-        return _write(ctx, body, backend, Outcome([verdict]))
-    return _write(ctx, body, backend, reconcile_platform(platform, ctx.backends))
+        return write_outcome(ctx, body, backend, Outcome([verdict]))
+    return write_outcome(ctx, body, backend, reconcile_platform(platform, ctx.backends))
 
 
 def get_platform(ctx: OperatorContext, name: str) -> MLOpsPlatform | None:
@@ -170,7 +168,7 @@ def get_platform(ctx: OperatorContext, name: str) -> MLOpsPlatform | None:
     return parsed if isinstance(parsed, MLOpsPlatform) else None
 
 
-def _backend_of(ctx: OperatorContext, body: dict[str, Any]) -> str:
+def backend_of(ctx: OperatorContext, body: dict[str, Any]) -> str:
     """The backend whose condition set the object carries: a platform's own, a deployment's platform's."""
     if body["kind"] == "MLOpsPlatform":
         return str((body.get("spec") or {}).get("backend") or "native")
@@ -184,68 +182,14 @@ def _namespace_terminating(exc: KubeError) -> bool:
     return exc.status == 403 and "being terminated" in exc.message
 
 
-def finalize_deployment_body(ctx: OperatorContext, body: dict[str, Any]) -> None:
-    """Re-route the endpoint without this deployment before it disappears, then wake who depended on it."""
-    try:
-        md = parse_resource(body)
-    except InvalidResourceError:
-        return
-    assert isinstance(md, ModelDeployment)
-    platform = get_platform(ctx, md.spec.platform_ref.name)
-    backend = ctx.backends.get(platform.spec.backend if platform else "native")
-    me = deployment_key(md.metadata.namespace, str(md.metadata.name))
-    if backend is not None:
-        with ctx.waker.exclusive(me):  # no pass over this deployment may run while it is finalized
-            _until_done(lambda: backend.finalize_deployment(md, platform))
-    wake_dependents(ctx, ObjectKey("Endpoint", md.metadata.namespace, md.spec.endpoint.name), skip=me)
-
-
-def finalize_platform_body(ctx: OperatorContext, body: dict[str, Any], force_annotation: str) -> None:
-    """Keep a platform while ModelDeployments use it (unless forced); then release what it holds outside."""
-    name = body["metadata"]["name"]
-    users = wake_dependents(ctx, platform_key(name))  # they show the platform is terminating at once
-    forced = (body["metadata"].get("annotations") or {}).get(force_annotation) == "true"
-    if users and not forced:
-        message = deletion_blocked_message(users, force_annotation)
-        verdict = Verdict(ConditionType.DELETION_BLOCKED, "True", Reason.IN_USE, message, "Warning")
-        _write(ctx, body, _backend_of(ctx, body), Outcome([verdict]))
-        raise kopf.TemporaryError(message, delay=ctx.settings.platform_deletion_recheck_seconds)
-    try:
-        platform = parse_resource(body)
-    except InvalidResourceError:
-        return
-    assert isinstance(platform, MLOpsPlatform)
-    backend = ctx.backends.get(platform.spec.backend)
-    if backend is not None:
-        _until_done(lambda: backend.finalize_platform(platform))
-
-
-def deletion_blocked_message(users: list[ObjectKey], force_annotation: str, shown: int = 5) -> str:
-    names = ", ".join(f"{u.namespace}/{u.name}" for u in users[:shown])
-    more = f" and {len(users) - shown} more" if len(users) > shown else ""
-    return (
-        f"deletion waits for {len(users)} ModelDeployment(s) using this platform: {names}{more}; delete them "
-        f"or move them to another platform, or annotate the platform {force_annotation}=true to delete it anyway"
-    )
-
-
-def _until_done(step: Callable[[], None]) -> None:
-    """Finalizers keep the object until the backend is done: "not yet" and failures are retried by kopf."""
-    try:
-        step()
-    except RetryableError as exc:
-        raise kopf.TemporaryError(f"{exc.reason}: {exc}", delay=exc.delay) from exc
-    except FatalError as exc:  # needs a human, but giving up would leak cloud resources: retry slowly
-        raise kopf.TemporaryError(f"{exc.reason}: {exc}", delay=FATAL_FINALIZER_DELAY) from exc
-
-
 def _announce(body: dict[str, Any], condition: Condition) -> None:
     """One Event per notable condition transition."""
     kind = "Warning" if condition.severity in ("Warning", "Error") else "Normal"
-    _post(body, [Announcement(kind, condition.reason, f"{condition.type}={condition.status}: {condition.message}")])
+    message = f"{condition.type}={condition.status}: {condition.message}"
+    post_events(body, [Announcement(kind, condition.reason, message)])
 
 
-def _post(body: dict[str, Any], events: list[Announcement]) -> None:
+def post_events(body: dict[str, Any], events: list[Announcement]) -> None:
     """Events, queued to kopf's poster (best effort, never blocks)."""
     for event in events:
         message = event.message[:1000]
@@ -255,7 +199,7 @@ def _post(body: dict[str, Any], events: list[Announcement]) -> None:
             log.info("%s %s: %s %s", body["kind"], body["metadata"]["name"], event.reason, message)
 
 
-def _write(ctx: OperatorContext, body: dict[str, Any], backend: str, outcome: Outcome) -> float | None:
+def write_outcome(ctx: OperatorContext, body: dict[str, Any], backend: str, outcome: Outcome) -> float | None:
     """Write the status patch (nothing when nothing changed) and an Event per notable condition transition."""
     meta = body["metadata"]
     update = build_status(body, backend, outcome, f"{body['kind']} is {DOING[body['kind']]}")

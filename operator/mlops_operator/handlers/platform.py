@@ -8,7 +8,8 @@ import kopf
 
 from mlops_operator.api.v1alpha1 import GROUP, VERSION
 from mlops_operator.backends.watched import watched_by_platform
-from mlops_operator.handlers.flows import finalize_platform_body, look_now, platform_key, wake_dependents
+from mlops_operator.handlers.deletion import finalize_platform_body, release_if_forced
+from mlops_operator.handlers.flows import look_now, platform_key, wake_dependents
 from mlops_operator.handlers.references import index_entries
 from mlops_operator.naming import ANNOTATION_FORCE_DELETE
 
@@ -24,10 +25,17 @@ def mlopsplatform_changed(name: str, memo: Any, **_: Any) -> None:
 
 
 # Every platform has a finalizer: it stays while ModelDeployments use it (unless forced with the
-# annotation), then the backend releases what it holds outside Kubernetes (azureml only).
+# annotation), then the backend releases what it holds outside Kubernetes (azureml only); if Azure refuses,
+# the annotation releases it without that.
 @kopf.on.delete(GROUP, VERSION, PLURAL, backoff=5)
 def mlopsplatform_deleted(body: kopf.Body, memo: Any, **_: Any) -> None:
-    finalize_platform_body(memo["ctx"], dict(body), ANNOTATION_FORCE_DELETE)
+    finalize_platform_body(memo["ctx"], dict(body))
+
+
+@kopf.on.event(GROUP, VERSION, PLURAL, annotations={ANNOTATION_FORCE_DELETE: "true"})
+def mlopsplatform_forced(body: kopf.Body, memo: Any, **_: Any) -> None:
+    """Every change wakes this, unlike a finalizer waiting out its retry: force-delete acts at once."""
+    release_if_forced(memo["ctx"], dict(body))
 
 
 @kopf.on.event(GROUP, VERSION, PLURAL)

@@ -68,6 +68,7 @@ def test_unsupported_settings_block_the_deployment_with_feature_unsupported(spec
         "DataDrift",
         "Progressing",
         "Degraded",
+        "DeletionBlocked",
         "Stalled",
     ]
 

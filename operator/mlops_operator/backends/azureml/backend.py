@@ -22,9 +22,15 @@ from mlops_operator.backends.azureml.credentials import (
     default_credential_factory,
     read_credentials_secret,
 )
+from mlops_operator.backends.azureml.deletions import BegunDeletes, Deleter
 from mlops_operator.backends.azureml.deployment import DeploymentSteps
 from mlops_operator.backends.azureml.endpoint import KEEP_FRACTION, EndpointSteps, endpoint_id
-from mlops_operator.backends.azureml.finalize import finalize_deployment, finalize_platform
+from mlops_operator.backends.azureml.finalize import (
+    deployment_leftovers,
+    finalize_deployment,
+    finalize_platform,
+    platform_leftovers,
+)
 from mlops_operator.backends.azureml.operations import Ledger
 from mlops_operator.backends.azureml.platform import PlatformSteps, workspace_coordinates
 from mlops_operator.backends.azureml.seen import Seen
@@ -70,6 +76,7 @@ class AzureMLBackend:
         self._endpoint_locks: dict[str, threading.Lock] = {}
         self._assets = RegisteredAssets()
         self._endpoints: Seen[Any] = Seen(KEEP_FRACTION * settings.drift_interval_seconds)
+        self._deletes = BegunDeletes()
 
     def clients(self, platform: MLOpsPlatform) -> AzureClients:
         """SDK clients for a platform, rebuilt when its identity (or its credentials Secret) changes."""
@@ -156,8 +163,14 @@ class AzureMLBackend:
     def finalize_platform(self, platform: MLOpsPlatform) -> None:
         """Release the platform's Azure side per its reconcile policy; raises RetryableError until done."""
         policy = reconcile_policy(platform.metadata.annotations)
-        clients = self.clients(platform) if policy != "skip" else None
-        finalize_platform(self._kube, self._settings, clients, platform, policy)
+        deleter = self._deleter(platform) if policy != "skip" else None
+        finalize_platform(self._kube, self._settings, deleter, platform, policy)
+
+    def platform_leftovers(self, platform: MLOpsPlatform) -> list[str]:
+        return platform_leftovers(platform, reconcile_policy(platform.metadata.annotations))
+
+    def _deleter(self, platform: MLOpsPlatform) -> Deleter:
+        return Deleter(self._deletes, self.clients(platform), self._settings.azure_poll_seconds)
 
     # ---- model deployments ----------------------------------------------------------------------------
     def reconcile_deployment(self, md: ModelDeployment, platform: MLOpsPlatform) -> Outcome:
@@ -236,13 +249,19 @@ class AzureMLBackend:
         policy = reconcile_policy(md.metadata.annotations)
         if platform is None or platform.spec.azure is None or policy in ("skip", "detach-on-delete"):
             return
-        clients = self.clients(platform)
+        deleter = self._deleter(platform)
         rg, ws = workspace_coordinates(platform.spec.azure)
         # Each step may change the endpoint (its traffic, or delete it): no member may go on a kept reading.
         self._endpoints.forget(
             endpoint_id(workspace_id(platform.spec.azure.subscription_id, rg, ws), md.spec.endpoint.name)
         )
-        finalize_deployment(self._kube, clients.ml(rg, ws), md, self._settings.azure_poll_seconds)
+        finalize_deployment(self._kube, deleter.clients.ml(rg, ws), md, deleter, f"{rg}/{ws}")
+
+    def deployment_leftovers(self, md: ModelDeployment, platform: MLOpsPlatform | None) -> list[str]:
+        policy = reconcile_policy(md.metadata.annotations)
+        if platform is None or platform.spec.azure is None or policy != "manage":
+            return []
+        return deployment_leftovers(self._kube, md, "/".join(workspace_coordinates(platform.spec.azure)))
 
 
 def _compute_attached(platform: MLOpsPlatform) -> bool:

@@ -69,6 +69,7 @@ ARM_CODES: dict[str, Rule] = {
     "skunotavailable": _fatal(Reason.AZURE_QUOTA_EXCEEDED),
     "quotaexceeded": _fatal(Reason.AZURE_QUOTA_EXCEEDED),
     "operationnotallowedquota": _fatal(Reason.AZURE_QUOTA_EXCEEDED),
+    "scopelocked": _fatal(Reason.AZURE_RESOURCE_LOCKED),  # a CanNotDelete or ReadOnly lock: a human removes it
     "deploymentfailed": _fatal(Reason.AZURE_OPERATION_FAILED),
     "extensionoperationfailed": _fatal(Reason.AZURE_OPERATION_FAILED),
 }

@@ -4,6 +4,9 @@ Every function here takes one step and raises RetryableError while Azure is stil
 finalizer is retried later instead of waiting. The order matters: traffic leaves a deployment before the
 deployment is deleted (Azure ML refuses otherwise), and the endpoint goes only with its last deployment.
 
+A delete Azure refuses raises `DeletionRefusedError` (deletions.py); `*_leftovers` name, without asking Azure,
+what a finalizer would still remove, for a release forced by `mlops.dev/force-delete`.
+
 Platforms: `manage` detaches the compute, deletes the extension if the operator installed it and the node
 pool if the operator created it (tagged); `detach-on-delete` only detaches the compute; `skip` leaves Azure
 alone. InstanceType objects are owned by the platform and garbage-collected with it in every case.
@@ -15,7 +18,7 @@ from typing import Any
 
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import API_VERSION, MLOpsPlatform, ModelDeployment
-from mlops_operator.backends.azureml.clients import AzureClients
+from mlops_operator.backends.azureml.deletions import Deleter, again, refusals
 from mlops_operator.backends.azureml.endpoint import endpoint_alone, live_traffic
 from mlops_operator.backends.azureml.instancetypes import delete_instance_types
 from mlops_operator.backends.azureml.operations import azure_errors, get_or_none, state_name, state_of
@@ -42,46 +45,56 @@ from mlops_operator.kube import Kube
 from mlops_operator.render.azureml import redistribute
 
 
-def _again(message: str, delay: float) -> RetryableError:
-    return RetryableError(message, delay=delay, reason=Reason.AZURE_OPERATION_IN_PROGRESS)
+def deployment_resource(name: str, endpoint: str, workspace: str) -> str:
+    return f"online deployment {name} of endpoint {endpoint} in workspace {workspace}"
 
 
-def _delete(resource: Any, what: str, begin: Any, delay: float) -> None:
-    """Begin deleting `resource` unless that is under way; either way, look again later."""
-    if state_of(getattr(resource, "provisioning_state", None)) != "in-progress":
-        with azure_errors():
-            begin()
-    raise _again(f"deleting {what}", delay)
+def endpoint_resource(endpoint: str, workspace: str) -> str:
+    return f"online endpoint {endpoint} in workspace {workspace}"
 
 
-def finalize_deployment(kube: Kube, ml: Any, md: ModelDeployment, poll: float) -> None:
-    name, endpoint_name = str(md.metadata.name), md.spec.endpoint.name
+def finalize_deployment(kube: Kube, ml: Any, md: ModelDeployment, deleter: Deleter, workspace: str) -> None:
+    """`workspace` is `<resource group>/<workspace>`, naming the Azure resources for humans."""
+    name, endpoint_name, poll = str(md.metadata.name), md.spec.endpoint.name, deleter.poll
     endpoint = get_or_none(endpoint_alone, ml, endpoint_name)
     if endpoint is None:
         return
     if state_of(endpoint.provisioning_state) == "in-progress":
-        raise _again(f"endpoint {endpoint_name} is {state_name(endpoint.provisioning_state)}", poll)
+        raise again(f"endpoint {endpoint_name} is {state_name(endpoint.provisioning_state)}", poll)
     traffic = live_traffic(endpoint)
     if traffic.get(name.lower()):
         endpoint.traffic = redistribute(traffic, name.lower())
-        with azure_errors():
+        with refusals(f"{endpoint_resource(endpoint_name, workspace)} (moving traffic off {name})"):
             begin_endpoint_put(ml, endpoint, endpoint.location or workspace_location(ml))
-        raise _again(f"moving traffic off {name}: {endpoint.traffic}", poll)
+        raise again(f"moving traffic off {name}: {endpoint.traffic}", poll)
     deployment = get_or_none(ml.online_deployments.get, name, endpoint_name)
     if deployment is not None:
-        _delete(deployment, f"deployment {name}", lambda: begin_deployment_delete(ml, name, endpoint_name), poll)
-    others = endpoint_members(kube, str(md.metadata.namespace), endpoint_name, without=name).members
-    if others:
+        resource = deployment_resource(name, endpoint_name, workspace)
+        deleter.delete(
+            deployment.provisioning_state, resource, lambda: begin_deployment_delete(ml, name, endpoint_name)
+        )
+    if endpoint_members(kube, str(md.metadata.namespace), endpoint_name, without=name).members:
         return
     with azure_errors():
         remaining = list(ml.online_deployments.list(endpoint_name))
     if remaining:
         return  # deployments the operator does not manage keep the endpoint alive
-    _delete(endpoint, f"endpoint {endpoint_name}", lambda: begin_endpoint_delete(ml, endpoint_name), poll)
+    resource = endpoint_resource(endpoint_name, workspace)
+    deleter.delete(endpoint.provisioning_state, resource, lambda: begin_endpoint_delete(ml, endpoint_name))
+
+
+def deployment_leftovers(kube: Kube, md: ModelDeployment, workspace: str) -> list[str]:
+    """What `finalize_deployment` would still delete, without asking Azure: the deployment, and the endpoint
+    when no other ModelDeployment uses it (unmanaged deployments in Azure would have kept it)."""
+    name, endpoint = str(md.metadata.name), md.spec.endpoint.name
+    found = [deployment_resource(name, endpoint, workspace)]
+    if not endpoint_members(kube, str(md.metadata.namespace), endpoint, without=name).members:
+        found.append(endpoint_resource(endpoint, workspace))
+    return found
 
 
 def finalize_platform(
-    kube: Kube, settings: OperatorSettings, clients: AzureClients | None, platform: MLOpsPlatform, policy: str
+    kube: Kube, settings: OperatorSettings, deleter: Deleter | None, platform: MLOpsPlatform, policy: str
 ) -> None:
     name = str(platform.metadata.name)
     users = [
@@ -96,49 +109,93 @@ def finalize_platform(
             delay=settings.azure_poll_seconds,
             reason=Reason.PLATFORM_NOT_READY,
         )
-    if clients is not None:
-        _detach_compute(clients, platform, settings.azure_poll_seconds)
+    if deleter is not None:
+        _detach_compute(deleter, platform)
         if policy == "manage":
-            _delete_extension(clients, platform, settings.azure_poll_seconds)
-            _delete_node_pool(clients, platform, settings.azure_poll_seconds)
+            _delete_extension(deleter, platform)
+            _delete_node_pool(deleter, platform)
     delete_instance_types(kube, name)
 
 
-def _detach_compute(clients: AzureClients, platform: MLOpsPlatform, poll: float) -> None:
+def platform_leftovers(platform: MLOpsPlatform, policy: str) -> list[str]:
+    """What `finalize_platform` would still release under `policy`, without asking Azure."""
+    azure = platform.spec.azure
+    if azure is None or policy == "skip":
+        return []
+    found = [_compute_resource(platform)]
+    if policy == "manage" and _created_extension(platform):
+        found.append(_extension_resource(platform))
+    if policy == "manage" and azure.node_pool is not None:
+        found.append(f"{_node_pool_resource(platform)}, if the operator created it (tagged with this platform)")
+    return found
+
+
+def _compute_resource(platform: MLOpsPlatform) -> str:
     azure = platform.spec.azure
     assert azure is not None
-    ml = clients.ml(*workspace_coordinates(azure))
-    compute = get_or_none(ml.compute.get, azure.compute_name)
-    if compute is not None:
-        _delete(
-            compute,
-            f"compute {azure.compute_name} (detach)",
-            lambda: ml.compute.begin_delete(azure.compute_name, action="Detach"),
-            poll,
-        )
+    rg, ws = workspace_coordinates(azure)
+    return f"compute {azure.compute_name} attached to workspace {rg}/{ws}"
 
 
-def _delete_extension(clients: AzureClients, platform: MLOpsPlatform, poll: float) -> None:
+def _extension_resource(platform: MLOpsPlatform) -> str:
+    azure = platform.spec.azure
+    assert azure is not None
+    rg, cluster, _ = cluster_coordinates(azure)
+    return f"extension {azure.extension.name} on cluster {rg}/{cluster}"
+
+
+def _node_pool_resource(platform: MLOpsPlatform) -> str:
+    azure = platform.spec.azure
+    assert azure is not None
+    assert azure.node_pool is not None
+    rg, cluster, _ = cluster_coordinates(azure)
+    return f"node pool {azure.node_pool.name} of cluster {rg}/{cluster}"
+
+
+def _created_extension(platform: MLOpsPlatform) -> bool:
     azure = platform.spec.azure
     assert azure is not None
     created = platform.metadata.annotations.get(ANNOTATION_CREATED_EXTENSION) == "true"
-    if azure.extension.mode != "install" or not created:
+    return azure.extension.mode == "install" and created
+
+
+def _detach_compute(deleter: Deleter, platform: MLOpsPlatform) -> None:
+    azure = platform.spec.azure
+    assert azure is not None
+    ml = deleter.clients.ml(*workspace_coordinates(azure))
+    compute = get_or_none(ml.compute.get, azure.compute_name)
+    if compute is not None:
+
+        def begin() -> Any:
+            return ml.compute.begin_delete(azure.compute_name, action="Detach")
+
+        deleter.delete(compute.provisioning_state, _compute_resource(platform), begin)
+
+
+def _delete_extension(deleter: Deleter, platform: MLOpsPlatform) -> None:
+    azure = platform.spec.azure
+    assert azure is not None
+    if not _created_extension(platform):
         return
     rg, cluster, _ = cluster_coordinates(azure)
-    ops = clients.extensions().extensions
+    ops = deleter.clients.extensions().extensions
     coords = (rg, CLUSTER_RP, CLUSTER_TYPE, cluster, azure.extension.name)
     live = get_or_none(ops.get, *coords)
     if live is not None:
-        _delete(live, f"extension {azure.extension.name}", lambda: ops.begin_delete(*coords, polling=Begun()), poll)
+
+        def begin() -> Any:
+            return ops.begin_delete(*coords, polling=Begun())
+
+        deleter.delete(live.provisioning_state, _extension_resource(platform), begin)
 
 
-def _delete_node_pool(clients: AzureClients, platform: MLOpsPlatform, poll: float) -> None:
+def _delete_node_pool(deleter: Deleter, platform: MLOpsPlatform) -> None:
     azure = platform.spec.azure
     assert azure is not None
     if azure.node_pool is None:
         return
     rg, cluster, _ = cluster_coordinates(azure)
-    aks = clients.aks()
+    aks = deleter.clients.aks()
     live = get_or_none(aks.agent_pools.get, rg, cluster, azure.node_pool.name)
     if live is not None and created_node_pool(live, str(platform.metadata.name)):
         state = (live.as_dict().get("properties") or {}).get("provisioningState")
@@ -147,12 +204,7 @@ def _delete_node_pool(clients: AzureClients, platform: MLOpsPlatform, poll: floa
         def begin() -> Any:
             return aks.agent_pools.begin_delete(rg, cluster, pool, polling=Begun())
 
-        _delete(_State(state), f"node pool {pool}", begin, poll)
+        deleter.delete(state, _node_pool_resource(platform), begin)
 
 
-class _State:
-    def __init__(self, provisioning_state: Any) -> None:
-        self.provisioning_state = provisioning_state
-
-
-__all__ = ["finalize_deployment", "finalize_platform", "naming"]
+__all__ = ["deployment_leftovers", "finalize_deployment", "finalize_platform", "naming", "platform_leftovers"]

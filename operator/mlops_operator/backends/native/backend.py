@@ -129,6 +129,13 @@ class NativeBackend:
     def finalize_platform(self, platform: MLOpsPlatform) -> None:
         """Nothing outside Kubernetes to release: children are garbage-collected."""
 
+    def deployment_leftovers(self, md: ModelDeployment, platform: MLOpsPlatform | None) -> list[str]:
+        """Everything a native deployment holds is in Kubernetes, garbage-collected with it."""
+        return []
+
+    def platform_leftovers(self, platform: MLOpsPlatform) -> list[str]:
+        return []
+
     def _status_fields(
         self, md: ModelDeployment, state: EndpointState, deployment: dict[str, Any] | None, complete: bool
     ) -> ModelDeploymentStatus:
