@@ -7,10 +7,12 @@ One pass never waits for Azure: it begins what differs, records it in `status.op
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from mlops_operator import naming
 from mlops_operator.api.v1alpha1 import MLOpsPlatform, MLOpsPlatformStatus, ModelDeployment, ModelDeploymentStatus
@@ -35,12 +37,14 @@ from mlops_operator.backends.azureml.operations import Ledger
 from mlops_operator.backends.azureml.platform import PlatformSteps, workspace_coordinates
 from mlops_operator.backends.azureml.seen import Seen
 from mlops_operator.backends.azureml.steps import StepResult, guarded, run_chain
-from mlops_operator.backends.base import Outcome
+from mlops_operator.backends.base import Outcome, RetryableError
 from mlops_operator.backends.resolve import blocked
-from mlops_operator.conditions import SUMMARIES, ConditionType, Reason, Verdict, condition_set
+from mlops_operator.conditions import INVERTED, SUMMARIES, ConditionType, Reason, Verdict, condition_set
 from mlops_operator.config import OperatorSettings
 from mlops_operator.kube import Kube
 from mlops_operator.metrics import OperatorMetrics
+
+T = TypeVar("T")
 
 
 def reconcile_policy(annotations: dict[str, str]) -> str:
@@ -101,13 +105,31 @@ class AzureMLBackend:
         left = until - time.monotonic()
         return (left, message) if left > 0 else None
 
-    def _note_throttling(self, subscription: str, verdicts: list[Verdict], requeue: float | None) -> None:
-        throttled = next((v for v in verdicts if v.reason == Reason.AZURE_THROTTLED), None)
-        if throttled is not None and requeue:
-            with self._lock:
-                self._throttled[subscription] = (time.monotonic() + requeue, throttled.message)
-            if self._metrics is not None:
-                self._metrics.azure_retry_after.observe(requeue)
+    def _note_throttling(self, subscription: str, delay: float, message: str) -> None:
+        with self._lock:
+            self._throttled[subscription] = (time.monotonic() + delay, message)
+        if self._metrics is not None:
+            self._metrics.azure_retry_after.observe(delay)
+
+    def _unless_throttled(self, subscription: str, step: Callable[[], T]) -> T:
+        """Run one step unless the subscription is throttled now, and note a 429 it meets at once.
+
+        Checked per step, not per pass: passes run in parallel, and one already under way when another met a
+        429 went on calling ARM inside the Retry-After window (found by the churn test, tests/integration/faults)."""
+        found = self._throttle_left(subscription)
+        if found is not None:
+            raise RetryableError(found[1], delay=found[0], reason=Reason.AZURE_THROTTLED)
+        try:
+            return step()
+        except RetryableError as exc:
+            if exc.reason == Reason.AZURE_THROTTLED:
+                self._note_throttling(subscription, exc.delay, str(exc))
+            raise
+
+    def _throttle_aware(
+        self, subscription: str, steps: list[tuple[ConditionType, Callable[[], StepResult]]]
+    ) -> list[tuple[ConditionType, Callable[[], StepResult]]]:
+        return [(c, functools.partial(self._unless_throttled, subscription, step)) for c, step in steps]
 
     def _throttled_outcome(
         self, subscription: str, condition: ConditionType, current: list[Condition]
@@ -117,12 +139,7 @@ class AzureMLBackend:
         if found is None:
             return None
         left, message = found
-        known = set(ConditionType) - {ConditionType.READY}
-        verdicts = [
-            Verdict(ConditionType(c.type), c.status, c.reason, c.message, c.severity)
-            for c in current
-            if c.type in known
-        ]
+        verdicts = carried_verdicts(current)
         if not any(v.reason == Reason.AZURE_THROTTLED for v in verdicts):
             verdicts = [Verdict(condition, "False", Reason.AZURE_THROTTLED, message, "Warning")]
         return Outcome(verdicts, requeue_after=left)
@@ -143,15 +160,17 @@ class AzureMLBackend:
             return Outcome([credentials.verdict], requeue_after=credentials.requeue)
         steps = PlatformSteps(self._kube, self._settings, self.clients(platform), platform, ledger)
         verdicts, status, requeue = run_chain(
-            [
-                (ConditionType.WORKSPACE_READY, steps.workspace),
-                (ConditionType.NODE_POOL_READY, steps.node_pool),
-                (ConditionType.EXTENSION_READY, steps.extension),
-                (ConditionType.COMPUTE_ATTACHED, steps.compute),
-                (ConditionType.INSTANCE_TYPES_READY, steps.instance_types),
-            ]
+            self._throttle_aware(
+                azure.subscription_id,
+                [
+                    (ConditionType.WORKSPACE_READY, steps.workspace),
+                    (ConditionType.NODE_POOL_READY, steps.node_pool),
+                    (ConditionType.EXTENSION_READY, steps.extension),
+                    (ConditionType.COMPUTE_ATTACHED, steps.compute),
+                    (ConditionType.INSTANCE_TYPES_READY, steps.instance_types),
+                ],
+            )
         )
-        self._note_throttling(azure.subscription_id, verdicts, requeue)
         typed = MLOpsPlatformStatus.model_validate({**status, "operations": ledger.records()})
         return Outcome(verdicts, status=typed, requeue_after=requeue)
 
@@ -208,14 +227,16 @@ class AzureMLBackend:
         model, endpoint = self._steps(md, platform, ledger)
         instance_type = str(md.spec.instance_type or platform.spec.default_instance_type)
         verdicts, status, requeue = run_chain(
-            [
-                (ConditionType.MODEL_READY, model.model),
-                (ConditionType.ENDPOINT_READY, endpoint.endpoint),
-                (ConditionType.DEPLOYMENT_READY, lambda: model.deployment(instance_type, endpoint.location)),
-                (ConditionType.TRAFFIC_APPLIED, endpoint.traffic),
-            ]
+            self._throttle_aware(
+                azure.subscription_id,
+                [
+                    (ConditionType.MODEL_READY, model.model),
+                    (ConditionType.ENDPOINT_READY, endpoint.endpoint),
+                    (ConditionType.DEPLOYMENT_READY, lambda: model.deployment(instance_type, endpoint.location)),
+                    (ConditionType.TRAFFIC_APPLIED, endpoint.traffic),
+                ],
+            )
         )
-        self._note_throttling(azure.subscription_id, verdicts, requeue)
         typed = ModelDeploymentStatus.model_validate({**status, "operations": ledger.records()})
         return Outcome(verdicts, status=typed, requeue_after=requeue, wake=endpoint.siblings_to_wake(current))
 
@@ -255,13 +276,25 @@ class AzureMLBackend:
         self._endpoints.forget(
             endpoint_id(workspace_id(platform.spec.azure.subscription_id, rg, ws), md.spec.endpoint.name)
         )
-        finalize_deployment(self._kube, deleter.clients.ml(rg, ws), md, deleter, f"{rg}/{ws}")
+        ml = deleter.clients.ml(rg, ws)
+        subscription = platform.spec.azure.subscription_id
+        self._unless_throttled(subscription, lambda: finalize_deployment(self._kube, ml, md, deleter, f"{rg}/{ws}"))
 
     def deployment_leftovers(self, md: ModelDeployment, platform: MLOpsPlatform | None) -> list[str]:
         policy = reconcile_policy(md.metadata.annotations)
         if platform is None or platform.spec.azure is None or policy != "manage":
             return []
         return deployment_leftovers(self._kube, md, "/".join(workspace_coordinates(platform.spec.azure)))
+
+
+def carried_verdicts(current: list[Condition]) -> list[Verdict]:
+    """The step conditions an object carries, as verdicts for a pass that calls nothing (throttled).
+
+    Summaries (Ready, Stalled) and the inverted conditions derived from the steps (Progressing, Degraded,
+    DeletionBlocked) are left out: they are derived again from these, and a summary among a pass's verdicts
+    is refused (conditions.derived_verdicts), which turned every throttled pass into a ReconcileError."""
+    own = set(ConditionType) - SUMMARIES - INVERTED
+    return [Verdict(ConditionType(c.type), c.status, c.reason, c.message, c.severity) for c in current if c.type in own]
 
 
 def _compute_attached(platform: MLOpsPlatform) -> bool:
