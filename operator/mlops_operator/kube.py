@@ -121,6 +121,18 @@ class Kube:
             raise _error_from(response.status, response.reason, data)
         return json.loads(data) if data else {}
 
+    def api_ready(self) -> bool:
+        """True when the API server's /readyz answers 200: started, CRDs and API groups all served."""
+        _, url, headers, _, _ = self._api.param_serialize(
+            "GET", "/readyz", header_params={"Accept": "text/plain"}, auth_settings=["BearerToken"]
+        )
+        try:
+            response = self._api.call_api("GET", url, header_params=headers, _request_timeout=10)
+            response.read()
+        except Exception:  # refused, reset, timed out: not ready
+            return False
+        return bool(response.status == 200)
+
     def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict[str, Any] | None:
         """The object, or None when it does not exist."""
         try:

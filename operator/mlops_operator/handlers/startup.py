@@ -5,14 +5,19 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
 from typing import Any
 
 import kopf
 
 from mlops_operator.config import OperatorSettings
 from mlops_operator.handlers.context import build_context
+from mlops_operator.kube import Kube
 from mlops_operator.metrics import serve
 from mlops_operator.naming import FINALIZER, GROUP
+
+API_READY_TIMEOUT_S = 300.0
+API_READY_POLL_S = 1.0
 
 
 @kopf.on.startup()
@@ -48,7 +53,21 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, logger: Any, **i
     memo["metrics_server"] = serve(memo["ctx"].metrics, config.metrics_port, config.metrics_address)
     # kopf's indices are live mappings, filled from the watches before any handler runs.
     memo["ctx"].dependents.bind(indices["modeldeployment_references"], indices["mlopsplatform_references"])
+    wait_for_api_server(memo["ctx"].kube, logger)
     logger.info("mlops-operator configured: scoring image %s", config.scoring_image)
+
+
+def wait_for_api_server(kube: Kube, logger: Any, timeout: float = API_READY_TIMEOUT_S) -> None:
+    """Before kopf scans which resources exist: an API server still starting (restarted, upgraded) serves
+    discovery without CRD groups or even apps/v1, and kopf, which scans once and looks again only when a CRD
+    changes, then never watches ModelDeployments (found by the churn test: an operator started during an API
+    server restart stayed deaf). A permanent error after `timeout` ends the operator, to be restarted."""
+    deadline = time.monotonic() + timeout
+    while not kube.api_ready():
+        if time.monotonic() > deadline:
+            raise kopf.PermanentError(f"the API server was not ready (/readyz) within {timeout:.0f}s")
+        logger.info("waiting for the API server to be ready (/readyz) before discovering resources")
+        time.sleep(API_READY_POLL_S)
 
 
 @kopf.on.cleanup()
