@@ -111,12 +111,12 @@ class AzureMLBackend:
         if self._metrics is not None:
             self._metrics.azure_retry_after.observe(delay)
 
-    def _unless_throttled(self, subscription: str, step: Callable[[], T]) -> T:
+    def _unless_throttled(self, subscription: str, step: Callable[[], T], check: bool = True) -> T:
         """Run one step unless the subscription is throttled now, and note a 429 it meets at once.
 
         Checked per step, not per pass: passes run in parallel, and one already under way when another met a
         429 went on calling ARM inside the Retry-After window (found by the churn test, tests/integration/faults)."""
-        found = self._throttle_left(subscription)
+        found = self._throttle_left(subscription) if check else None
         if found is not None:
             raise RetryableError(found[1], delay=found[0], reason=Reason.AZURE_THROTTLED)
         try:
@@ -127,9 +127,11 @@ class AzureMLBackend:
             raise
 
     def _throttle_aware(
-        self, subscription: str, steps: list[tuple[ConditionType, Callable[[], StepResult]]]
+        self, subscription: str, steps: list[tuple[ConditionType, Callable[[], StepResult]]], check: bool = True
     ) -> list[tuple[ConditionType, Callable[[], StepResult]]]:
-        return [(c, functools.partial(self._unless_throttled, subscription, step)) for c, step in steps]
+        """Each step checked (`check`) and any 429 noted. A platform's steps are only noted: cut short, its later
+        conditions would turn Unknown and every deployment on it would wait (PlatformNotReady) for its next pass."""
+        return [(c, functools.partial(self._unless_throttled, subscription, step, check)) for c, step in steps]
 
     def _throttled_outcome(
         self, subscription: str, condition: ConditionType, current: list[Condition]
@@ -141,7 +143,10 @@ class AzureMLBackend:
         left, message = found
         verdicts = carried_verdicts(current)
         if not any(v.reason == Reason.AZURE_THROTTLED for v in verdicts):
-            verdicts = [Verdict(condition, "False", Reason.AZURE_THROTTLED, message, "Warning")]
+            # The first step says why; the others keep what they were. Replacing them all let a platform's
+            # ComputeAttached turn Unknown, and every deployment on it waited (PlatformNotReady) for its next pass.
+            throttled = Verdict(condition, "False", Reason.AZURE_THROTTLED, message, "Warning")
+            verdicts = [throttled, *(v for v in verdicts if v.type != condition)]
         return Outcome(verdicts, requeue_after=left)
 
     # ---- platforms ------------------------------------------------------------------------------------
@@ -169,6 +174,7 @@ class AzureMLBackend:
                     (ConditionType.COMPUTE_ATTACHED, steps.compute),
                     (ConditionType.INSTANCE_TYPES_READY, steps.instance_types),
                 ],
+                check=False,
             )
         )
         typed = MLOpsPlatformStatus.model_validate({**status, "operations": ledger.records()})
