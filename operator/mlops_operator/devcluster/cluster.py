@@ -36,6 +36,7 @@ from mlops_operator.devcluster.pki import ClusterPki, generate_pki
 from mlops_operator.devcluster.process import (
     LOOPBACK,
     POLL_INTERVAL_S,
+    STOP_TIMEOUT_S,
     ComponentError,
     ManagedProcess,
     child_env,
@@ -144,16 +145,25 @@ class LocalCluster:
     def running(self) -> bool:
         return bool(self._processes) and all(p.alive() for p in self._processes)
 
-    def restart_component(self, name: str, down_s: float = 0.0) -> ManagedProcess:
-        """Stop one component (SIGTERM, as a service manager restarts it), wait `down_s`, start it again with
-        the same command line, log and environment. The caller waits for whatever readiness it needs."""
+    def restart_component(self, name: str, down_s: float = 0.0, grace: float = STOP_TIMEOUT_S) -> ManagedProcess:
+        """Stop one component (SIGTERM, as a service manager restarts it; SIGKILL after `grace` s), wait `down_s`,
+        start it again with the same command line, log and environment. The caller waits for whatever readiness
+        it needs."""
         index, process = next((i, p) for i, p in enumerate(self._processes) if p.name == name)
-        process.stop()
+        process.stop(grace)
         time.sleep(down_s)
         again = ManagedProcess(process.name, process.argv, process.log_path, env=process.env)
         again.start(die_with_parent=self.config.die_with_parent)
         self._processes[index] = again
         return again
+
+    def restart_apiserver(self, down_s: float = 0.0, grace: float = STOP_TIMEOUT_S, timeout: float = 60.0) -> None:
+        """restart_component("kube-apiserver"), then wait until it is ready again: same port, certificates and
+        etcd, so clients see refused connections and then the same API (watches resume from their
+        resourceVersion). On SIGTERM it drains watches for ~10 s; a small `grace` cuts that short."""
+        again = self.restart_component("kube-apiserver", down_s, grace)
+        context = self._tls_context(client_cert=True)
+        again.wait_ready(lambda: probe_http(self.ports.apiserver, "/readyz", context), time.monotonic() + timeout)
 
     # ---- lifecycle -------------------------------------------------------------------------------
     def start(self, *, controllers: bool = True, scheduler: bool = True, with_nodes: bool = True) -> Self:
