@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlops_operator.api.v1alpha1 import Condition, MLOpsPlatform
-from mlops_operator.backends.azureml.backend import AzureMLBackend, carried_verdicts
+from mlops_operator.backends.azureml.backend import AzureMLBackend, carried_verdicts, kept_where_throttling_cut
 from mlops_operator.backends.base import Outcome
 from mlops_operator.conditions import ConditionType, Reason, Verdict
 from mlops_operator.config import OperatorSettings
@@ -77,3 +77,17 @@ def test_a_ready_platform_throttled_keeps_its_compute_attached_for_its_deploymen
     assert found["WorkspaceReady"] == ("False", "AzureThrottled")
     assert found["ComputeAttached"] == ("True", "ComputeAttached")
     assert outcome.requeue_after is not None
+
+
+def test_a_platform_pass_cut_by_a_429_keeps_its_later_steps_as_they_were() -> None:
+    """Cut at its first step (its own 429, or another pass's), a platform pass used to leave ComputeAttached
+    Unknown (WaitingForDependency), with the same effect on its deployments as above."""
+    platform = _ready_platform()
+    cut = [Verdict(ConditionType.WORKSPACE_READY, "False", Reason.AZURE_THROTTLED, "ARM TooManyRequests", "Warning")]
+    cut += [Verdict(ConditionType(t), "Unknown", Reason.WAITING_FOR_DEPENDENCY, "waiting") for t in PLATFORM_STEPS[1:]]
+
+    kept = kept_where_throttling_cut(cut, platform.status.conditions if platform.status else [])
+
+    found = {v.type: (v.status, v.reason) for v in kept}
+    assert found["WorkspaceReady"] == ("False", "AzureThrottled")
+    assert found["ComputeAttached"] == ("True", "ComputeAttached")

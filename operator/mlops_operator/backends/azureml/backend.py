@@ -111,12 +111,12 @@ class AzureMLBackend:
         if self._metrics is not None:
             self._metrics.azure_retry_after.observe(delay)
 
-    def _unless_throttled(self, subscription: str, step: Callable[[], T], check: bool = True) -> T:
+    def _unless_throttled(self, subscription: str, step: Callable[[], T]) -> T:
         """Run one step unless the subscription is throttled now, and note a 429 it meets at once.
 
         Checked per step, not per pass: passes run in parallel, and one already under way when another met a
         429 went on calling ARM inside the Retry-After window (found by the churn test, tests/integration/faults)."""
-        found = self._throttle_left(subscription) if check else None
+        found = self._throttle_left(subscription)
         if found is not None:
             raise RetryableError(found[1], delay=found[0], reason=Reason.AZURE_THROTTLED)
         try:
@@ -127,11 +127,9 @@ class AzureMLBackend:
             raise
 
     def _throttle_aware(
-        self, subscription: str, steps: list[tuple[ConditionType, Callable[[], StepResult]]], check: bool = True
+        self, subscription: str, steps: list[tuple[ConditionType, Callable[[], StepResult]]]
     ) -> list[tuple[ConditionType, Callable[[], StepResult]]]:
-        """Each step checked (`check`) and any 429 noted. A platform's steps are only noted: cut short, its later
-        conditions would turn Unknown and every deployment on it would wait (PlatformNotReady) for its next pass."""
-        return [(c, functools.partial(self._unless_throttled, subscription, step, check)) for c, step in steps]
+        return [(c, functools.partial(self._unless_throttled, subscription, step)) for c, step in steps]
 
     def _throttled_outcome(
         self, subscription: str, condition: ConditionType, current: list[Condition]
@@ -174,9 +172,9 @@ class AzureMLBackend:
                     (ConditionType.COMPUTE_ATTACHED, steps.compute),
                     (ConditionType.INSTANCE_TYPES_READY, steps.instance_types),
                 ],
-                check=False,
             )
         )
+        verdicts = kept_where_throttling_cut(verdicts, current.conditions)
         typed = MLOpsPlatformStatus.model_validate({**status, "operations": ledger.records()})
         return Outcome(verdicts, status=typed, requeue_after=requeue)
 
@@ -301,6 +299,15 @@ def carried_verdicts(current: list[Condition]) -> list[Verdict]:
     is refused (conditions.derived_verdicts), which turned every throttled pass into a ReconcileError."""
     own = set(ConditionType) - SUMMARIES - INVERTED
     return [Verdict(ConditionType(c.type), c.status, c.reason, c.message, c.severity) for c in current if c.type in own]
+
+
+def kept_where_throttling_cut(verdicts: list[Verdict], current: list[Condition]) -> list[Verdict]:
+    """A platform pass stopped by throttling keeps what its later steps were, rather than Unknown: an Unknown
+    ComputeAttached made every deployment on the platform wait (PlatformNotReady) for its next pass."""
+    if not any(v.reason == Reason.AZURE_THROTTLED for v in verdicts):
+        return verdicts
+    carried = {v.type: v for v in carried_verdicts(current)}
+    return [carried.get(v.type, v) if v.reason == Reason.WAITING_FOR_DEPENDENCY else v for v in verdicts]
 
 
 def _compute_attached(platform: MLOpsPlatform) -> bool:
