@@ -31,6 +31,22 @@ OUT="$CACHE_ROOT/$TRAEFIK_VERSION-$key"
 # racing on $OUT; the second finds the first one's result cached.
 mkdir -p "$CACHE_ROOT" && exec {build_lock}>"$OUT.lock" && flock "$build_lock"
 BIN="$OUT/bin"
+CRDS="$OUT/crds/traefik.io.yaml"
+
+module_dir() {  # the read-only module cache copy of Traefik's source (downloaded on first use)
+  (cd "$OUT" && GOTOOLCHAIN=local GOWORK=off go mod download -json "$TRAEFIK_MODULE@$TRAEFIK_VERSION" \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+}
+
+# Traefik's own CRDs (Middleware and the kinds its kubernetesCRD provider watches): the dev cluster installs
+# them so HTTPRoutes can use a retry Middleware through an ExtensionRef filter. Copied beside a cached binary
+# too, so a cache from before this step gains them without a rebuild.
+if [[ ! -s "$CRDS" ]]; then
+  mkdir -p "$OUT/crds"
+  cp "$(module_dir)/docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml" "$CRDS.tmp"
+  chmod u+w "$CRDS.tmp"
+  mv "$CRDS.tmp" "$CRDS"
+fi
 
 if [[ -x "$BIN/traefik" ]]; then
   echo "traefik cached" >&2
@@ -46,8 +62,7 @@ start=$SECONDS
 src="$(mktemp -d "$OUT/src.XXXXXX")"
 # Under set -e a failing command in the trap would turn a good build's exit status into 1: test first.
 trap 'if [[ -d "$src" ]]; then chmod -R u+w "$src" && rm -rf "$src"; fi' EXIT
-mod_dir="$(cd "$src" && go mod download -json "$TRAEFIK_MODULE@$TRAEFIK_VERSION" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')"
+mod_dir="$(module_dir)"
 cp -R "$mod_dir/." "$src/"
 chmod -R u+w "$src"
 

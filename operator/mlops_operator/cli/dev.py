@@ -125,7 +125,9 @@ def _start_gateway(cluster: object, port: int) -> str:
     )
 
     assert isinstance(cluster, LocalCluster)
-    traefik = Traefik(cluster, find_traefik(), web_port=port if _port_free(port) else None).start()
+    web_port = port if _port_free(port) else None
+    # Traefik's CRDs and provider too: examples/platform.yaml asks the Gateway to retry refused connections.
+    traefik = Traefik(cluster, find_traefik(), web_port=web_port, middlewares=True).start()
     cluster.adopt(traefik.process)
     apply_manifest(cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GATEWAY_NAMESPACE}})
     apply_gateway_class(cluster)

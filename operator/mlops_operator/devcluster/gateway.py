@@ -75,8 +75,22 @@ def find_traefik(repo_root: Path | None = None, log_path: Path | None = None) ->
     raise AssetsError(f"no executable traefik in {directory} or {directory / 'bin'}")
 
 
-def traefik_argv(binary: Path, web_port: int, ping_port: int, log_level: str = "INFO") -> list[str]:
-    """Traefik's command line: the Gateway provider only, two loopback entryPoints, no phoning home."""
+def traefik_crds(binary: Path) -> Path:
+    """Traefik's own CRDs (Middleware, ...), which hack/gateway/build.sh puts beside the bin directory."""
+    home = binary.parent.parent if binary.parent.name == "bin" else binary.parent
+    found = home / "crds" / "traefik.io.yaml"
+    if not found.is_file():
+        raise AssetsError(f"no {found}: rerun hack/gateway/build.sh, which copies it from Traefik's module")
+    return found
+
+
+def traefik_argv(
+    binary: Path, web_port: int, ping_port: int, log_level: str = "INFO", *, crd_provider: bool = False
+) -> list[str]:
+    """Traefik's command line: the Gateway provider (plus, with `crd_provider`, the kubernetesCRD one that
+    resolves Middleware ExtensionRefs; its CRDs must be installed first), two loopback entryPoints, no
+    phoning home."""
+    crd = ["--providers.kubernetescrd=true"] if crd_provider else []
     return [
         str(binary),
         "--global.checkNewVersion=false",
@@ -84,6 +98,7 @@ def traefik_argv(binary: Path, web_port: int, ping_port: int, log_level: str = "
         f"--log.level={log_level}",
         "--log.noColor=true",
         "--providers.kubernetesgateway=true",
+        *crd,
         # The Gateway's status.addresses: where clients reach it (the scoring URI is built from this).
         f"--providers.kubernetesgateway.statusAddress.ip={LOOPBACK}",
         f"--entryPoints.{WEB_ENTRYPOINT}.address={LOOPBACK}:{web_port}",
@@ -104,12 +119,22 @@ class Traefik:
     """One Traefik process serving, on 127.0.0.1:<web_port>, every Gateway whose class names its controller."""
 
     def __init__(
-        self, cluster: LocalCluster, binary: Path, *, web_port: int | None = None, log_level: str = "INFO"
+        self,
+        cluster: LocalCluster,
+        binary: Path,
+        *,
+        web_port: int | None = None,
+        log_level: str = "INFO",
+        middlewares: bool = False,
     ) -> None:
+        """`middlewares`: install Traefik's CRDs and run its kubernetesCRD provider too, so HTTPRoutes can
+        use Middlewares (the retry of spec.native.gateway.retry) through ExtensionRef filters."""
         ports = free_ports(2)
         self.web_port = web_port or ports[0]
         self.ping_port = ports[1]
-        argv = traefik_argv(binary, self.web_port, self.ping_port, log_level)
+        if middlewares:
+            cluster.install_crds(traefik_crds(binary))
+        argv = traefik_argv(binary, self.web_port, self.ping_port, log_level, crd_provider=middlewares)
         log = cluster.logs_dir / "traefik.log"
         self.process = ManagedProcess("traefik", argv, log, env=traefik_env(cluster.kubeconfig_path))
         self._die_with_parent = cluster.config.die_with_parent

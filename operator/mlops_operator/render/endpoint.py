@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mlops_operator import naming
-from mlops_operator.api.v1alpha1.platform import GatewayParentRef
+from mlops_operator.api.v1alpha1.platform import GatewayParentRef, GatewayRetry
 
 PIN_HEADER = "azureml-model-deployment"
+TRAEFIK_GROUP = "traefik.io"
 
 
 @dataclass(frozen=True)
@@ -120,19 +121,44 @@ def _rewrite() -> dict[str, Any]:
     return {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}
 
 
-def _pin_rule(prefix: str, member: EndpointMember) -> dict[str, Any]:
+def retry_middleware_name(endpoint: str) -> str:
+    return f"{naming.endpoint_object_name(endpoint)}-retry"
+
+
+def render_retry_middleware(endpoint: Endpoint, retry: GatewayRetry) -> dict[str, Any]:
+    """Traefik's `retry` middleware tries again only when the request was not written to the backend (its
+    WrapHandler stops retrying at WroteHeaders), so no model ever sees a request twice. No initialInterval:
+    a retry at once is the balancer's next pick, another pod; a pause lets concurrent requests take that
+    turn, and the retry lands on the dead pod again (measured on the real node: 13 lost at 50 ms)."""
+    return {
+        "apiVersion": f"{TRAEFIK_GROUP}/v1alpha1",
+        "kind": "Middleware",
+        "metadata": _metadata(endpoint, retry_middleware_name(endpoint.name)),
+        "spec": {"retry": {"attempts": retry.attempts}},
+    }
+
+
+def _first_filters(endpoint: Endpoint, retry: bool) -> list[dict[str, Any]]:
+    filters = [_rewrite()]
+    if retry:
+        ref = {"group": TRAEFIK_GROUP, "kind": "Middleware", "name": retry_middleware_name(endpoint.name)}
+        filters.append({"type": "ExtensionRef", "extensionRef": ref})
+    return filters
+
+
+def _pin_rule(prefix: str, endpoint: Endpoint, member: EndpointMember, retry: bool) -> dict[str, Any]:
     """Requests with `azureml-model-deployment: <name>` go to that deployment only, as in Azure ML."""
     return {
         "matches": [
             {"path": {"type": "PathPrefix", "value": prefix}, "headers": [{"name": PIN_HEADER, "value": member.name}]}
         ],
-        "filters": [_rewrite()],
+        "filters": _first_filters(endpoint, retry),
         "backendRefs": [_backend(member)],
     }
 
 
-def _split_rule(prefix: str, endpoint: Endpoint, mirror: bool) -> dict[str, Any]:
-    filters = [_rewrite()]
+def _split_rule(prefix: str, endpoint: Endpoint, mirror: bool, retry: bool) -> dict[str, Any]:
+    filters = _first_filters(endpoint, retry)
     for member in endpoint.members:
         if mirror and member.mirror_traffic:
             filters.append(
@@ -148,20 +174,24 @@ def _split_rule(prefix: str, endpoint: Endpoint, mirror: bool) -> dict[str, Any]
     }
 
 
-def render_httproute(endpoint: Endpoint, gateway: GatewayParentRef | None, *, mirror: bool = True) -> dict[str, Any]:
+def render_httproute(
+    endpoint: Endpoint, gateway: GatewayParentRef | None, *, mirror: bool = True, retry: bool = False
+) -> dict[str, Any]:
     """Weighted routing by `traffic`, header pinning and request mirroring for one endpoint.
 
     `mirror=False` leaves mirror filters out, for Gateways that do not support them: some implementations
-    (Traefik) answer 500 for every request of a rule with a filter they do not know.
+    (Traefik) answer 500 for every request of a rule with a filter they do not know. `retry=True` adds the
+    endpoint's retry Middleware (render_retry_middleware) to every rule, which must then exist.
     """
     prefix = naming.scoring_path(endpoint.namespace, endpoint.name)
+    pins = (_pin_rule(prefix, endpoint, m, retry) for m in endpoint.members)
     spec: dict[str, Any] = {
         # Gateway API picks the most specific match (header pins beat the split) whatever the order;
         # it allows 16 rules, so the split comes first and pins beyond 15 deployments are dropped.
-        "rules": [_split_rule(prefix, endpoint, mirror), *(_pin_rule(prefix, m) for m in endpoint.members)][:16],
+        "rules": [_split_rule(prefix, endpoint, mirror, retry), *pins][:16],
     }
     if gateway is not None:
-        parent = gateway.to_wire()
+        parent = gateway.parent_ref()
         spec["parentRefs"] = [parent]
     return {
         "apiVersion": "gateway.networking.k8s.io/v1",

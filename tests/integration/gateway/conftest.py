@@ -57,7 +57,7 @@ def traefik(cluster: LocalCluster, pytestconfig: pytest.Config) -> Iterator[Trae
     if isinstance(binary, str):
         pytest.fail(f"traefik unavailable:\n{binary}", pytrace=False)
     cluster.install_gateway_api_crds()
-    with Traefik(cluster, binary).start() as running:
+    with Traefik(cluster, binary, middlewares=True).start() as running:
         yield running
 
 

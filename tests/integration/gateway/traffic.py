@@ -26,7 +26,13 @@ from mlops_operator.devcluster import LocalCluster
 from mlops_operator.devcluster.gateway import apply_manifest, host_address, local_backend
 from mlops_operator.devcluster.process import LOOPBACK, ManagedProcess, child_env, free_ports
 from mlops_operator.naming import deployment_name, scoring_path
-from mlops_operator.render.endpoint import PIN_HEADER, Endpoint, EndpointMember, render_httproute
+from mlops_operator.render.endpoint import (
+    PIN_HEADER,
+    Endpoint,
+    EndpointMember,
+    render_httproute,
+    render_retry_middleware,
+)
 from mlops_operator.scoring.config import DEPLOYMENT_NAME_ENV
 
 OPERATOR_DIR = Path(__file__).resolve().parents[3] / "operator"
@@ -101,9 +107,14 @@ def endpoint(namespace: str, name: str, traffic: dict[str, int], mirror: dict[st
 
 
 def apply_route(cluster: LocalCluster, ep: Endpoint, gateway: GatewayParentRef) -> dict[str, Any]:
-    """The HTTPRoute exactly as the native backend renders it; the fake owner uids are dropped because the
-    API server would garbage-collect a route whose owners do not exist."""
-    route = render_httproute(ep, gateway)
+    """The HTTPRoute (and with `gateway.retry`, its retry Middleware) exactly as the native backend renders
+    them; the fake owner uids are dropped because the API server would garbage-collect objects whose owners
+    do not exist."""
+    if gateway.retry is not None:
+        middleware = render_retry_middleware(ep, gateway.retry)
+        middleware["metadata"].pop("ownerReferences", None)
+        apply_manifest(cluster, middleware)
+    route = render_httproute(ep, gateway, retry=gateway.retry is not None)
     route["metadata"].pop("ownerReferences", None)
     apply_manifest(cluster, route)
     return route

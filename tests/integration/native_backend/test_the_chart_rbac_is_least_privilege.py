@@ -50,6 +50,7 @@ NEEDED = [
     *_rw("autoscaling", "horizontalpodautoscalers"),
     *_rw("keda.sh", "scaledobjects"),
     *_rw("gateway.networking.k8s.io", "httproutes"),
+    *[Ask(v, "traefik.io", "middlewares") for v in ("get", "create", "patch")],  # spec.native.gateway.retry
     *_rw("amlarc.azureml.com", "instancetypes"),
     # Read and watched: what CRs reference, and the children's state.
     *[Ask(v, "", r) for r in ("pods", "configmaps", "persistentvolumeclaims") for v in ("get", "list", "watch")],

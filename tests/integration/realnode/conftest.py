@@ -65,7 +65,7 @@ def real_operator(real_cluster: LocalCluster, real_kube: Kube) -> Iterator[KopfR
 
 @pytest.fixture(scope="module")
 def traefik(real_cluster: LocalCluster, real_kube: Kube) -> Iterator[Traefik]:
-    with Traefik(real_cluster, find_traefik()).start() as running:
+    with Traefik(real_cluster, find_traefik(), middlewares=True).start() as running:
         apply_manifest(real_cluster, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": GATEWAY_NAMESPACE}})
         apply_gateway_class(real_cluster)
         apply_gateway(real_cluster, running, GATEWAY, GATEWAY_NAMESPACE)

@@ -4,10 +4,9 @@ are confined to the moments after the kill, the kubelet restarts the container a
 all without the operator doing anything. Before the kill it also checks, with the kernel's view of the
 victim's processes, that the rendered securityContext holds on the real node: non-root, read-only `/`.
 
-The failures are counted, not assumed: besides the requests in flight at the kill, the Gateway sends new
-requests to the dead pod until the kubelet marks it unready and the EndpointSlice drops it (connection
-refused -> 502). Gateway retries on connection errors (HTTPRoute `retry`, GEP-1731) would hide those;
-Traefik v3.6's Gateway provider does not implement it (docs/reliability.md).
+The failures are counted, not assumed. The Gateway keeps sending new requests to the dead pod until the
+kubelet marks it unready and the EndpointSlice drops it; the refused connections would be 502s, and the
+platform's `spec.native.gateway.retry` (a Traefik retry Middleware) tries them on the other pod instead.
 """
 
 from __future__ import annotations
@@ -21,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from native_backend.helpers import wait_condition
+from native_backend.helpers import apply_platform, wait_condition
 from polling import wait_for
 
 from mlops_operator import naming
 from mlops_operator.devcluster.gateway import Traefik
 from mlops_operator.kube import Kube
 
+from .conftest import GATEWAY, GATEWAY_NAMESPACE
 from .load import BoundedLoad, endpoint_callers
 from .test_model_deployments_run_real_pods import _deployment, _model_files
 
@@ -91,6 +91,8 @@ def _kill(pids: list[int]) -> None:
 def test_a_killed_scoring_pod_costs_only_the_moments_after_the_kill(
     real_kube: Kube, real_namespace: str, traefik: Traefik, operator: Callable[[], Any]
 ) -> None:
+    retrying = {"name": GATEWAY, "namespace": GATEWAY_NAMESPACE, "retry": {}}  # the default, 10 tries
+    apply_platform(real_kube, native={"gateway": retrying})  # the module's `traefik` fixture restores it
     with operator():
         _model_files(real_kube, real_namespace)
         real_kube.create(_deployment(real_namespace, "blue", instanceCount=2))
@@ -122,9 +124,13 @@ def test_a_killed_scoring_pod_costs_only_the_moments_after_the_kill(
     assert after
     assert set(after) == {200}, "still failing 15 s after the kill"
     assert all(0 <= t <= 15 for t, _ in failed), failed  # only the moments after the kill
+    # The Gateway retries refused connections on the other pod (spec.native.gateway.retry): only requests
+    # already written to the dead pod fail, at most one per caller (Traefik's log showed 4 "connection reset by
+    # peer" and 461 refused tries in a run with 3 tries, whose 25 other failures had used up all three).
+    assert len(failed) <= CALLERS, f"{len(failed)} failed, more than the {CALLERS} in flight: {failed}"
     answered = [t for t, s in load.answers if s == 200 and killed_at < t < killed_at + 15]
     assert answered, "the other replica must keep answering"
     window = max((t for t, _ in failed), default=0.0)
     print(f"killed pod: {len(failed)} failed of {len(load.answers)} ({len(before)} before the kill); "
-          f"in flight at the kill: at most {CALLERS}; failures over {window:.1f}s after it; "
+          f"{sum(1 for t, _ in failed if t < 0.25)} within 0.25 s of the kill; failures over {window:.1f}s after it; "
           f"{len(answered)} answered in the 15 s after")  # fmt: skip

@@ -219,12 +219,49 @@ class AzureSettings(CamelModel):
     node_pool: NodePoolSettings | None = Field(None, description="Optional tainted ML node pool to ensure.")
 
 
+class GatewayRetry(CamelModel):
+    """Retries of requests the Gateway could not deliver to a scoring pod at all.
+
+    Only connection errors are retried (refused or reset before the request was written), so a retried
+    request never reached a model: safe for any request. This covers the seconds between a pod dying and
+    its endpoint leaving the EndpointSlice, when new requests would otherwise get 502.
+    """
+
+    attempts: int = Field(
+        10,
+        ge=2,
+        le=20,
+        description=(
+            "Tries in all, the first one included. A refused connection costs well under a millisecond, and the "
+            "balancer may pick the dead pod again: with two replicas about 28 % of retries did on the real node, "
+            "so 3 tries lost 25 requests in a kill where 10 lost none."
+        ),
+    )
+    via: Literal["TraefikMiddleware"] = Field(
+        "TraefikMiddleware",
+        description=(
+            "How the Gateway is told. `TraefikMiddleware`: a `traefik.io/v1alpha1` Middleware (`retry`, which "
+            "retries only before the request is written) per endpoint, referenced from each HTTPRoute rule by "
+            "an ExtensionRef filter; needs Traefik with its kubernetesCRD provider and CRDs. Without the "
+            "Middleware CRD the route is applied without it and TrafficApplied says so."
+        ),
+    )
+
+
 class GatewayParentRef(CamelModel):
     """The Gateway that endpoint HTTPRoutes attach to."""
 
     name: str = Field(min_length=1, max_length=253, description="Gateway name.")
     namespace: str | None = Field(None, description="Gateway namespace; defaults to the route's.")
     section_name: str | None = Field(None, description="Listener name on the Gateway.")
+    retry: GatewayRetry | None = Field(
+        None, description="Retry requests that could not reach a scoring pod (connection errors only)."
+    )
+
+    def parent_ref(self) -> dict[str, str]:
+        """The HTTPRoute `parentRefs` entry."""
+        wire = {"name": self.name, "namespace": self.namespace, "sectionName": self.section_name}
+        return {key: value for key, value in wire.items() if value is not None}
 
 
 class NativeSettings(CamelModel):

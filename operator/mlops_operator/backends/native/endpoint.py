@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import time
 from dataclasses import dataclass
@@ -13,11 +14,18 @@ from mlops_operator.backends.shared.apply import apply_if_changed
 from mlops_operator.backends.shared.endpoint import ensure_keys_secret
 from mlops_operator.conditions import ConditionType, Reason, Verdict
 from mlops_operator.kube import Kube
-from mlops_operator.render.endpoint import Endpoint, render_endpoint_service, render_httproute
+from mlops_operator.render.endpoint import (
+    TRAEFIK_GROUP,
+    Endpoint,
+    render_endpoint_service,
+    render_httproute,
+    render_retry_middleware,
+)
 from mlops_operator.render.gateway_features import FeatureSupport, Need, feature_support
 
 GATEWAY_GROUP = "gateway.networking.k8s.io"
 HTTPROUTE_CRD = f"httproutes.{GATEWAY_GROUP}"
+MIDDLEWARE_CRD = f"middlewares.{TRAEFIK_GROUP}"
 _CRD_CACHE_SECONDS = 60.0
 
 
@@ -31,6 +39,25 @@ class GatewayView:
     @property
     def mirror_ok(self) -> bool:
         return self.support is None or self.support.supports(Need.REQUEST_MIRROR)
+
+
+@dataclass(frozen=True)
+class RetryState:
+    """Whether the platform asked the Gateway to retry connection errors, and whether the route does."""
+
+    asked: bool
+    applied: bool
+
+
+def with_retry_note(verdict: Verdict, retry: RetryState) -> Verdict:
+    """Retry is an addition to routing, not a condition of it: a missing Middleware CRD is said, not failed."""
+    if not retry.asked or retry.applied or verdict.status != "True":
+        return verdict
+    note = (
+        f"; retry on connection errors not applied: CRD {MIDDLEWARE_CRD} is not installed (run Traefik with its "
+        "kubernetesCRD provider and CRDs, or remove spec.native.gateway.retry)"
+    )
+    return dataclasses.replace(verdict, message=verdict.message + note)
 
 
 @dataclass(frozen=True)
@@ -49,14 +76,27 @@ class EndpointReconciler:
 
     def __init__(self, kube: Kube) -> None:
         self._kube = kube
-        self._gateway_api: tuple[float, bool] | None = None
+        self._crds: dict[str, tuple[float, bool]] = {}
         self._classes: dict[str, tuple[float, FeatureSupport | None]] = {}
 
-    def gateway_api_installed(self) -> bool:
+    def _crd_established(self, name: str) -> bool:
         now = time.monotonic()
-        if self._gateway_api is None or now - self._gateway_api[0] > _CRD_CACHE_SECONDS:
-            self._gateway_api = (now, self._kube.crd_established(HTTPROUTE_CRD))
-        return self._gateway_api[1]
+        cached = self._crds.get(name)
+        if cached is None or now - cached[0] > _CRD_CACHE_SECONDS:
+            cached = self._crds[name] = (now, self._kube.crd_established(name))
+        return cached[1]
+
+    def gateway_api_installed(self) -> bool:
+        return self._crd_established(HTTPROUTE_CRD)
+
+    def _retry(self, endpoint: Endpoint, gateway: GatewayParentRef | None) -> RetryState:
+        """Apply the endpoint's retry Middleware when the platform asks for one and Traefik's CRD is there."""
+        if gateway is None or gateway.retry is None:
+            return RetryState(asked=False, applied=False)
+        if not self._crd_established(MIDDLEWARE_CRD):
+            return RetryState(asked=True, applied=False)
+        apply_if_changed(self._kube, render_retry_middleware(endpoint, gateway.retry))
+        return RetryState(asked=True, applied=True)
 
     def reconcile(
         self, endpoint: Endpoint, gateway: GatewayParentRef | None, with_keys: bool, draining: bool = False
@@ -73,10 +113,13 @@ class EndpointReconciler:
         route_applied = False
         api = self.gateway_api_installed()
         view = self._gateway(endpoint, gateway) if api else GatewayView(None, None)
+        retry = RetryState(asked=False, applied=False)
         if api and (endpoint.traffic_valid or (draining and endpoint.traffic_total > 0)):
-            apply_if_changed(self._kube, render_httproute(endpoint, gateway, mirror=view.mirror_ok))
+            retry = self._retry(endpoint, gateway)
+            route = render_httproute(endpoint, gateway, mirror=view.mirror_ok, retry=retry.applied)
+            apply_if_changed(self._kube, route)
             route_applied = True
-        verdict = traffic_verdict(endpoint, route_applied, api, gateway, view)
+        verdict = with_retry_note(traffic_verdict(endpoint, route_applied, api, gateway, view), retry)
         live = view.gateway if route_applied else None
         entry = entry_verdict(endpoint, gateway if route_applied else None, live)
         uri = _scoring_uri(endpoint, live, gateway)
