@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from gateway.traffic import Caller
 from native_backend.helpers import apply_platform, wait_condition
 from polling import wait_for
 
@@ -88,18 +89,24 @@ def _kill(pids: list[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def serve_two_replicas(kube: Kube, namespace: str, traefik: Traefik) -> Callable[[], Caller]:
+    """Deployment `blue` with 2 Ready pods answering through the Gateway; returns a factory of its callers."""
+    _model_files(kube, namespace)
+    kube.create(_deployment(namespace, "blue", instanceCount=2))
+    wait_condition(kube, namespace, "blue", "Ready", "True", timeout=240)
+    wait_for(lambda: len(_ready_pods(kube, namespace)) == 2 or None, 120, "2 ready pods")
+    factory = endpoint_callers(kube, namespace, traefik)
+    wait_for(lambda: factory().call().status == 200, 60, "blue to answer")
+    return factory
+
+
 def test_a_killed_scoring_pod_costs_only_the_moments_after_the_kill(
     real_kube: Kube, real_namespace: str, traefik: Traefik, operator: Callable[[], Any]
 ) -> None:
     retrying = {"name": GATEWAY, "namespace": GATEWAY_NAMESPACE, "retry": {}}  # the default, 10 tries
     apply_platform(real_kube, native={"gateway": retrying})  # the module's `traefik` fixture restores it
     with operator():
-        _model_files(real_kube, real_namespace)
-        real_kube.create(_deployment(real_namespace, "blue", instanceCount=2))
-        wait_condition(real_kube, real_namespace, "blue", "Ready", "True", timeout=240)
-        wait_for(lambda: len(_ready_pods(real_kube, real_namespace)) == 2 or None, 120, "2 ready pods")
-        factory = endpoint_callers(real_kube, real_namespace, traefik)
-        wait_for(lambda: factory().call().status == 200, 60, "blue to answer")
+        factory = serve_two_replicas(real_kube, real_namespace, traefik)
         victim = _ready_pods(real_kube, real_namespace)[0]
         pids = _container_pids(victim["metadata"]["uid"])
         assert pids, f"no processes found for pod {victim['metadata']['name']} under {CGROUP_ROOT}"

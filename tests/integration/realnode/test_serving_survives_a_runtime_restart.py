@@ -27,9 +27,8 @@ from mlops_operator.devcluster.nodeconfig import NODE_NAME
 from mlops_operator.devcluster.process import probe_http
 from mlops_operator.kube import Kube
 
-from .load import BoundedLoad, endpoint_callers
-from .test_model_deployments_run_real_pods import _deployment, _model_files
-from .test_serving_survives_a_killed_pod import _ready_pods
+from .load import BoundedLoad
+from .test_serving_survives_a_killed_pod import _ready_pods, serve_two_replicas
 
 pytestmark = [pytest.mark.faults, pytest.mark.traffic]
 CALLERS, LOAD_MAX_S, LOAD_MAX_REQUESTS = 4, 120.0, 60_000
@@ -85,12 +84,7 @@ def test_the_endpoint_keeps_serving_while_containerd_and_the_kubelet_restart(
     real_cluster: LocalCluster, real_kube: Kube, real_namespace: str, traefik: Traefik, operator: Callable[[], Any]
 ) -> None:
     with operator():
-        _model_files(real_kube, real_namespace)
-        real_kube.create(_deployment(real_namespace, "blue", instanceCount=2))
-        wait_condition(real_kube, real_namespace, "blue", "Ready", "True", timeout=240)
-        wait_for(lambda: len(_ready_pods(real_kube, real_namespace)) == 2 or None, 120, "2 ready pods")
-        factory = endpoint_callers(real_kube, real_namespace, traefik)
-        wait_for(lambda: factory().call().status == 200, 60, "blue to answer")
+        factory = serve_two_replicas(real_kube, real_namespace, traefik)
         pods_before = _pod_state(real_kube, real_namespace)
         generation = real_kube.get("apps/v1", "Deployment", "blue", real_namespace)["metadata"]["generation"]
         with BoundedLoad(factory, CALLERS, LOAD_MAX_S, LOAD_MAX_REQUESTS) as load:
