@@ -35,6 +35,7 @@ from .test_model_deployments_run_real_pods import _deployment, _model_files
 pytestmark = [pytest.mark.faults, pytest.mark.traffic]
 CALLERS, LOAD_MAX_S, LOAD_MAX_REQUESTS = 4, 60.0, 40_000
 BEFORE_S, AFTER_S = 3.0, 20.0  # load before the kill, and after it
+KILL_WINDOW_S = 0.5  # what the dead pod had already taken fails this soon (measured: within 0.09 s)
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
@@ -132,9 +133,11 @@ def test_a_killed_scoring_pod_costs_only_the_moments_after_the_kill(
     assert set(after) == {200}, "still failing 15 s after the kill"
     assert all(0 <= t <= 15 for t, _ in failed), failed  # only the moments after the kill
     # The Gateway retries refused connections on the other pod (spec.native.gateway.retry): only requests
-    # already written to the dead pod fail, at most one per caller (Traefik's log showed 4 "connection reset by
-    # peer" and 461 refused tries in a run with 3 tries, whose 25 other failures had used up all three).
-    assert len(failed) <= CALLERS, f"{len(failed)} failed, more than the {CALLERS} in flight: {failed}"
+    # already written to the dead pod's sockets fail, right at the kill: one in flight per caller, and rarely
+    # one more sent on a keep-alive connection Traefik had not yet seen closed (5 once, in a full CI run).
+    # Without the retry, refused connections failed for 1-2.7 s (275-436 requests; docs/reliability.md).
+    assert all(t < KILL_WINDOW_S for t, _ in failed), f"failures after the kill's moment: {failed}"
+    assert len(failed) <= 2 * CALLERS, f"{len(failed)} failed, more than the sockets the dead pod held: {failed}"
     answered = [t for t, s in load.answers if s == 200 and killed_at < t < killed_at + 15]
     assert answered, "the other replica must keep answering"
     window = max((t for t, _ in failed), default=0.0)

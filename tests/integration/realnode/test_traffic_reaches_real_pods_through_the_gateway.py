@@ -31,7 +31,8 @@ from mlops_operator.kube import Kube
 from .test_model_deployments_run_real_pods import ROW, _deployment, _model_files
 
 BODY = json.dumps({"data": [ROW]}).encode()
-LOAD_SECONDS, LOAD_THREADS, LOAD_MAX = 20.0, 4, 20_000
+# Bounds, not targets: a score.py edit rolls real pods, which took over 20 s once in a full CI run (load ~5).
+LOAD_SECONDS, LOAD_THREADS, LOAD_MAX = 60.0, 4, 60_000
 pytestmark = [pytest.mark.traffic, pytest.mark.usefixtures("real_operator")]
 
 
