@@ -5,7 +5,8 @@ thread-safe, the ARM resources the operator touches: resource groups; Microsoft.
 workspaces, computes (Kubernetes attach, compute clusters), datastores, models/environments/components/code
 (+versions), jobs (command and other job types: submit, get, list), online endpoints (listKeys, regenerateKeys,
 token) and deployments (getLogs); Microsoft.ContainerService managed clusters
-and agent pools; Microsoft.KubernetesConfiguration extensions; Microsoft.Resources template deployments
+and agent pools; Microsoft.KubernetesConfiguration extensions; Microsoft.Cdn Azure Front Door profiles,
+endpoints, origin groups, origins and routes (:mod:`.routes_cdn`); Microsoft.Resources template deployments
 (``workspaces.begin_create``: preflight, then the declared resources, see :mod:`.routes_deployments`).
 Long-running operations use real ``Azure-AsyncOperation``/``Location`` headers with ``Retry-After: 1``
 and operation-status resources.
@@ -25,17 +26,17 @@ Pointing the real clients at it (``fake`` is a started :class:`FakeArm`)::
                                            connection_verify=fake.ca_bundle)
 
 or simply ``fake.ml_client("rg1", "ws1")``, ``fake.container_service_client()``,
-``fake.kubernetes_configuration_client()``; ``fake.ml_client_kwargs()`` / ``fake.mgmt_client_kwargs()``
-give the keyword arguments alone. Instead of ``connection_verify`` you can set the process-wide
-``REQUESTS_CA_BUNDLE=fake.ca_bundle`` (``fake.client_env()``); ``SSL_CERT_FILE`` does not work because
-``requests`` ignores it.
+``fake.kubernetes_configuration_client()``, ``fake.cdn_client()``; ``fake.ml_client_kwargs()`` /
+``fake.mgmt_client_kwargs()`` give the keyword arguments alone. Instead of ``connection_verify`` you can set
+the process-wide ``REQUESTS_CA_BUNDLE=fake.ca_bundle`` (``fake.client_env()``); ``SSL_CERT_FILE`` does not work
+because ``requests`` ignores it.
 
 Faults: ``fake.inject(method="PUT", path_regex="/onlineEndpoints/", status=429, retry_after=1, times=2)``,
 ``fake.inject(status=None, reset=True)``, ``fake.fail_operations("/deployments/blue", code="DeploymentFailed",
 message="...")``, ``fake.slow_operations("/computes/", polls=5, seconds=2)``.
 Observation: ``fake.calls("PUT", "onlineEndpoints")``, ``fake.requests(method, path_regex)``,
 ``fake.resource(id)``. Seeding: ``fake.seed_workspace("rg1", "ws1")``,
-``fake.seed_aks_cluster("rg1", "aks1")``,
+``fake.seed_aks_cluster("rg1", "aks1")``, ``fake.seed_front_door_profile("rg1", "fd1")``,
 ``fake.seed_kubernetes_compute(...)``, ``fake.seed_aml_compute(...)``, ``fake.seed_model(...)``,
 ``fake.seed_environment(...)``, ``fake.seed_component(...)``.
 Blob storage: ``fake.proxy_url`` is an HTTPS ``CONNECT`` proxy on 127.0.0.1 that serves

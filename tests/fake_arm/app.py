@@ -10,7 +10,7 @@ import datetime
 import time
 from dataclasses import dataclass
 
-from . import routes_aks, routes_core, routes_deployments, routes_k8s, routes_ml
+from . import routes_aks, routes_cdn, routes_core, routes_deployments, routes_k8s, routes_ml
 from .errors import ArmError
 from .faults import Fault, FaultPlan
 from .lro import Operations
@@ -38,7 +38,7 @@ class FakeArmApp:
         self.plan = FaultPlan(default_polls=operation_polls, default_seconds=operation_seconds)
         self.log = RequestLog()
         self.router = Router()
-        for module in (routes_core, routes_deployments, routes_ml, routes_aks, routes_k8s):
+        for module in (routes_core, routes_deployments, routes_ml, routes_aks, routes_k8s, routes_cdn):
             module.register(self.router, self.settings)
 
     @property

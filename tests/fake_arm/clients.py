@@ -111,3 +111,13 @@ class ClientsMixin:
             self.subscription_id,
             **{**self.mgmt_client_kwargs(), **kwargs},
         )
+
+    def cdn_client(self, credential: Any = None, **kwargs: Any) -> Any:
+        """``CdnManagementClient`` for Azure Front Door (profiles, afdEndpoints, originGroups, origins, routes)."""
+        from azure.mgmt.cdn import CdnManagementClient
+
+        return CdnManagementClient(
+            credential or StaticTokenCredential(),
+            self.subscription_id,
+            **{**self.mgmt_client_kwargs(), **kwargs},
+        )

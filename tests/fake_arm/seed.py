@@ -197,6 +197,13 @@ class SeedMixin:
         path = f"{self.workspace_id(resource_group, workspace)}/environments/{name}/versions/{version}"
         return self._put(path, {"properties": {"image": image}})
 
+    def seed_front_door_profile(self, resource_group: str, profile: str, sku: str = "Standard_AzureFrontDoor") -> str:
+        """Resource group (if needed) plus an empty Azure Front Door profile."""
+        if self.app.store.get(self.rg_id(resource_group)) is None:
+            self.seed_resource_group(resource_group)
+        path = f"{self.rg_id(resource_group)}/providers/Microsoft.Cdn/profiles/{profile}"
+        return self._put(path, {"location": "Global", "sku": {"name": sku}})
+
     def set_deployment_logs(
         self, resource_group: str, workspace: str, endpoint: str, deployment: str, text: str
     ) -> None:
