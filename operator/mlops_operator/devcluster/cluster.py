@@ -1,6 +1,7 @@
 """LocalCluster: etcd, kube-apiserver and optionally kube-controller-manager, kube-scheduler, kwok with
 fake nodes and one real node (containerd + kubelet + kube-proxy, see realnode.py) with a local image
-registry, as plain processes on this machine in a throwaway work dir.
+registry, as plain processes on this machine in a throwaway work dir. Clusters with different
+`node_index`es run side by side, each with its own real node.
 
     with LocalCluster().start(controllers=False, scheduler=False, with_nodes=False) as cluster:
         cluster.kubectl("get", "namespaces")
@@ -32,6 +33,7 @@ from mlops_operator.devcluster.crds import crd_names, wait_established, yaml_fil
 from mlops_operator.devcluster.images import ProjectImages, ensure_images
 from mlops_operator.devcluster.kubeconfig import write_cert_kubeconfig
 from mlops_operator.devcluster.nodes import NodePool, create_fake_nodes, default_pools, wait_nodes_ready
+from mlops_operator.devcluster.nodeslot import NodeSlot
 from mlops_operator.devcluster.pki import ClusterPki, generate_pki
 from mlops_operator.devcluster.process import (
     LOOPBACK,
@@ -71,6 +73,14 @@ class ClusterConfig:
     real_node: bool = False
     """Run one real node (kubelet, containerd, runc, CNI, kube-proxy) with a local registry and our images."""
     real_node_spec: RealNodeSpec = field(default_factory=RealNodeSpec)
+    node_index: int = 0
+    """Which of this machine's real nodes the cluster runs (0..15; `LocalCluster.node_slot` has its names): own
+    bridge `mlops<i>`, pods in 10.245.<i>.0/24, services in 10.(96+i).0.0/16, guard table, cgroups, lock file.
+    Clusters with different indexes run side by side; only node 0 runs kube-proxy, so ClusterIPs are served in
+    cluster 0 alone (reach other nodes' pods by pod IP, e.g. through the Gateway)."""
+    images: ProjectImages | None = None
+    """Images another cluster already put in the shared registry storage (its `LocalCluster.images`): used as
+    they are, so a second cluster neither checks nor builds (the tag hashes the source, which may have moved)."""
     audit_log: bool = False
     """Write the API server's audit log (one JSON line per request, by user) to logs/audit.jsonl."""
     keep_work_dir: bool = False
@@ -93,6 +103,8 @@ class LocalCluster:
         self.layout = comp.Layout(self.work_dir)
         self.pki = ClusterPki(self.layout.pki_dir)
         self.ports = comp.Ports(*free_ports(6))
+        self.node_slot = NodeSlot(self.config.node_index)
+        """This cluster's machine-wide names and ranges: bridge, subnet, gateway (bridge IP), services, ..."""
         self._assets = self.config.assets
         self._processes: list[ManagedProcess] = []
         self.node_names: list[str] = []
@@ -329,7 +341,7 @@ class LocalCluster:
         """Fresh certificates and an empty etcd every time, even in a reused work dir."""
         shutil.rmtree(self.layout.etcd_data, ignore_errors=True)
         self.layout.logs_dir.mkdir(parents=True, exist_ok=True)
-        generate_pki(self.layout.pki_dir, (nodenet.NODE_GATEWAY,) if self.real_node is not None else ())
+        generate_pki(self.layout.pki_dir, (self.node_slot.gateway,) if self.real_node is not None else ())
         write_cert_kubeconfig(
             self.kubeconfig_path, self.server_url, self.pki.ca_cert, self.pki.admin_cert, self.pki.admin_key
         )
@@ -355,7 +367,8 @@ class LocalCluster:
             self.ports,
             self.pki,
             service_account_admission=service_account_admission,
-            node_address=nodenet.NODE_GATEWAY if self.real_node is not None else None,
+            node_address=self.node_slot.gateway if self.real_node is not None else None,
+            service_cidr=self.node_slot.services,
             audit=self.config.audit_log,
         )
         apiserver = self._launch("kube-apiserver", argv)
@@ -411,15 +424,16 @@ class LocalCluster:
         if not (self.assets.bin_dir / "kubelet").is_file():
             raise RealNodeError(f"{self.assets.bin_dir} has no kubelet; rebuild with hack/controlplane/build.sh")
         self.real_node = RealNode(self.work_dir / "node", NodeBinaries(dataplane_bin, self.assets.bin_dir),
-                                  self.config.real_node_spec)  # fmt: skip
-        ranges = nodenet.GuardedRanges(fake_pods=comp.POD_CIDR, services=comp.SERVICE_CIDR)
+                                  self.config.real_node_spec, self.node_slot)  # fmt: skip
+        slot = self.node_slot
+        ranges = nodenet.GuardedRanges(fake_pods=comp.POD_CIDR, services=slot.services, node_pods=slot.subnet)
         self.real_node.prepare(ranges, self.ports.apiserver)
         registry = LocalRegistry(dataplane_bin / "registry", self.layout.logs_dir, default_storage())
         self.registry = registry
         registry.start(die_with_parent=self.config.die_with_parent)
         if registry.process is not None:
             self._processes.append(registry.process)
-        self.images = ensure_images(repo_root or find_repo_root(), dataplane_bin, registry)
+        self.images = self.config.images or ensure_images(repo_root or find_repo_root(), dataplane_bin, registry)
 
     def _start_real_node(self, api: client.ApiClient, deadline: float) -> None:
         node, registry = self.real_node, self.registry
@@ -436,7 +450,7 @@ class LocalCluster:
 
     def guard_packets(self) -> int | None:
         """Packets the real node's network guard dropped (bound off this machine); None without a node."""
-        return nodenet.guard_packets() if self.real_node is not None else None
+        return nodenet.guard_packets(self.node_slot) if self.real_node is not None else None
 
 
 def _wait_controllers(api: client.ApiClient, deadline: float) -> None:

@@ -127,8 +127,11 @@ def apiserver_argv(
     *,
     service_account_admission: bool,
     node_address: str | None = None,
+    service_cidr: str = SERVICE_CIDR,
     audit: bool = False,
 ) -> list[str]:
+    """`service_cidr`: clusters running side by side take different ranges (nodeslot.py), since each one's
+    host route sends its range to its own node's bridge."""
     argv = [
         str(binary),
         f"--etcd-servers={_url(ports.etcd_client)}",
@@ -142,7 +145,7 @@ def apiserver_argv(
         f"--service-account-issuer={SA_ISSUER}",
         f"--service-account-key-file={pki.sa_public_key}",
         f"--service-account-signing-key-file={pki.sa_private_key}",
-        f"--service-cluster-ip-range={SERVICE_CIDR}",
+        f"--service-cluster-ip-range={service_cidr}",
         "--kubelet-preferred-address-types=InternalIP",
         f"--kubelet-client-certificate={pki.kubelet_client_cert}",  # kubectl logs/exec on the real node
         f"--kubelet-client-key={pki.kubelet_client_key}",

@@ -7,10 +7,14 @@ Dockerfile's `operator` and `scoring` targets built by BuildKit, all pushed to t
 - `registry.k8s.io/pause:3.10.2` is Kubernetes' own pause.c, compiled by hack/dataplane/build.sh.
 - Project image tags hash their inputs (Dockerfile, packaging files, operator/ and the base recipe), so
   unchanged code reuses the image and any change builds a new one.
+- Clusters running side by side have a registry each on the same storage; a file lock lets one build
+  while the other waits, then finds the images there.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import http.client
 import logging
@@ -234,12 +238,22 @@ def build_targets(repo_root: Path, dataplane_bin: Path, registry: LocalRegistry,
             daemon.stop()
 
 
+@contextlib.contextmanager
+def _storage_lock(storage: Path) -> Iterator[None]:
+    """Held while checking and building: two builds into one storage would race and cost twice the time."""
+    storage.parent.mkdir(parents=True, exist_ok=True)
+    with (storage.parent / "build.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
 def ensure_images(repo_root: Path, dataplane_bin: Path, registry: LocalRegistry) -> ProjectImages:
     """Everything a real node needs, built only where missing: pause, the base, our two images."""
     started = time.monotonic()
-    ensure_pause(dataplane_bin / "crane", dataplane_bin / "pause", registry)
-    ensure_base(dataplane_bin / "crane", registry)
-    tag = source_tag(repo_root)
-    build_targets(repo_root, dataplane_bin, registry, tag)
+    with _storage_lock(registry.storage):
+        ensure_pause(dataplane_bin / "crane", dataplane_bin / "pause", registry)
+        ensure_base(dataplane_bin / "crane", registry)
+        tag = source_tag(repo_root)
+        build_targets(repo_root, dataplane_bin, registry, tag)
     logger.info("images ready in %.1fs (tag %s)", time.monotonic() - started, tag)
     return project_images(tag)

@@ -8,6 +8,8 @@ Why the less obvious settings are there (each was found on this kind of machine;
 - `netns_mounts_under_state_dir`: pod network namespaces live in the node's own directory, so a stop
   can find and remove every one of them.
 - `resolvConf`: pods get a resolver on their own loopback, never the machine's (private-range) one.
+- `cgroupRoot` (nodes other than 0): kubelet removes pod cgroups under its root that it does not know,
+  so a second node on the machine gets its own root (nodeslot.py); it must exist before kubelet starts.
 - The registry mirror (`_default` hosts.toml): every image name resolves to the local registry, so
   pods pull our images and the pause image without reaching any other host.
 """
@@ -18,9 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mlops_operator.devcluster.nodenet import NODE_GATEWAY, NODE_SUBNET
+from mlops_operator.devcluster.nodenet import NODE_0, NODE_GATEWAY, NODE_SUBNET
+from mlops_operator.devcluster.nodeslot import NodeSlot
 
-NODE_NAME = "mlops-node-0"
+NODE_NAME = NODE_0.node_name
 PAUSE_IMAGE = "registry.k8s.io/pause:3.10.2"
 KUBELET_PORT = 10250
 
@@ -114,8 +117,21 @@ class NodeLayout:
         return self.root / "pki" / "kube-proxy.key"
 
 
-def containerd_config(layout: NodeLayout) -> str:
+def containerd_config(layout: NodeLayout, slot: NodeSlot = NODE_0) -> str:
     """containerd 2.3 config (schema version 3)."""
+    return _containerd_base_config(layout) + ("" if slot.index == 0 else _own_nri_socket(layout))
+
+
+def _own_nri_socket(layout: NodeLayout) -> str:
+    """NRI's socket defaults to /var/run/nri/nri.sock, which a starting containerd deletes and binds again:
+    nodes after the first keep theirs in their own directory instead of taking node 0's."""
+    return f"""
+[plugins.'io.containerd.nri.v1.nri']
+  socket_path = '{layout.root / "nri.sock"}'
+"""
+
+
+def _containerd_base_config(layout: NodeLayout) -> str:
     return f"""version = 3
 root = '{layout.containerd_root}'
 state = '{layout.containerd_state}'
@@ -158,15 +174,15 @@ def registry_hosts_toml(registry_port: int) -> str:
     return f'server = "{url}"\n\n[host."{url}"]\n  capabilities = ["pull", "resolve"]\n'
 
 
-def kubelet_config(layout: NodeLayout, ca_cert: Path, healthz_port: int) -> dict[str, Any]:
-    return {
+def kubelet_config(layout: NodeLayout, ca_cert: Path, healthz_port: int, slot: NodeSlot = NODE_0) -> dict[str, Any]:
+    config: dict[str, Any] = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
         "failCgroupV1": False,
         "failSwapOn": False,
         "cgroupDriver": "cgroupfs",
         "containerRuntimeEndpoint": f"unix://{layout.containerd_socket}",
-        "address": NODE_GATEWAY,
+        "address": slot.gateway,
         "port": KUBELET_PORT,
         "readOnlyPort": 0,
         "healthzBindAddress": "127.0.0.1",
@@ -191,6 +207,9 @@ def kubelet_config(layout: NodeLayout, ca_cert: Path, healthz_port: int) -> dict
         "shutdownGracePeriod": "0s",
         "logging": {"verbosity": 1},
     }
+    if slot.cgroup_root is not None:
+        config["cgroupRoot"] = slot.cgroup_root
+    return config
 
 
 def client_kubeconfig(server_url: str, ca_cert: Path, cert: Path, key: Path) -> dict[str, Any]:
@@ -213,14 +232,18 @@ def node_taints(taints: tuple[dict[str, str], ...]) -> str:
 
 
 def kubelet_argv(
-    binary: Path, layout: NodeLayout, labels: dict[str, str], taints: tuple[dict[str, str], ...]
+    binary: Path,
+    layout: NodeLayout,
+    labels: dict[str, str],
+    taints: tuple[dict[str, str], ...],
+    slot: NodeSlot = NODE_0,
 ) -> list[str]:
     argv = [
         str(binary),
         f"--config={layout.kubelet_config}",
         f"--kubeconfig={layout.kubelet_kubeconfig}",
-        f"--hostname-override={NODE_NAME}",
-        f"--node-ip={NODE_GATEWAY}",
+        f"--hostname-override={slot.node_name}",
+        f"--node-ip={slot.gateway}",
         f"--node-labels={node_labels(labels)}",
         f"--root-dir={layout.kubelet_root}",
         f"--cert-dir={layout.kubelet_root / 'pki'}",
@@ -231,6 +254,7 @@ def kubelet_argv(
 
 
 def kube_proxy_config(kubeconfig: Path, metrics_port: int, healthz_port: int) -> dict[str, Any]:
+    """Only node 0 runs kube-proxy (nodeslot.py), so its names and ranges are node 0's."""
     return {
         "apiVersion": "kubeproxy.config.k8s.io/v1alpha1",
         "kind": "KubeProxyConfiguration",

@@ -1,10 +1,11 @@
 """One real node: containerd + runc + CNI bridge + kubelet + kube-proxy, running pods on this machine.
 
 The node joins the LocalCluster with its own client certificate (`system:node:mlops-node-0`), labelled and
-tainted like the recipe's ML node pool, so ModelDeployment pods land on it. Only one real node runs on a
-machine at a time (the bridge, the nftables tables and `/kubepods` are machine-wide); a lock file says whose
-it is. `cleanup_node` removes everything the node leaves behind (processes, mounts, cgroups, network,
-sysctls) from what is on disk, so it also mends a run that was killed.
+tainted like the recipe's ML node pool, so ModelDeployment pods land on it. The bridge, the nftables tables,
+the pod cgroups and the lock file are machine-wide, so each node has an index (its NodeSlot) naming its own;
+one node per index runs on a machine at a time, and a lock file per index says whose it is. `cleanup_node`
+removes everything the node leaves behind (processes, mounts, cgroups, network, sysctls) from what is on
+disk (`node.json` records the index), so it also mends a run that was killed.
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from kubernetes import client
 
 from mlops_operator.devcluster import nodenet
 from mlops_operator.devcluster.nodeconfig import (
-    NODE_NAME,
     NodeLayout,
     client_kubeconfig,
     containerd_argv,
@@ -37,14 +37,17 @@ from mlops_operator.devcluster.nodeconfig import (
     registry_hosts_toml,
 )
 from mlops_operator.devcluster.nodes import MLPOOL_TAINT
+from mlops_operator.devcluster.nodeslot import NodeSlot
 from mlops_operator.devcluster.pki import ClusterPki, write_client_cert
 from mlops_operator.devcluster.process import ComponentError, ManagedProcess, free_ports, log_tail, probe_http
 
 logger = logging.getLogger(__name__)
 
-LOCK_FILE = Path("/run/mlops-operator/realnode.json")
+LOCK_FILE = nodenet.NODE_0.lock_file
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-POD_CGROUP = "kubepods"
+POD_CGROUP = nodenet.NODE_0.pod_cgroup
+NODE_RECORD = "node.json"
+"""In the node's directory: its index, so a cleanup from disk removes that node's resources and no other's."""
 NODE_BINARIES = ("runc", "containerd", "containerd-shim-runc-v2", "bridge", "host-local", "loopback")
 DEFAULT_LABELS: Mapping[str, str] = {"agentpool": "mlpool", "dataplane": "real"}
 
@@ -72,26 +75,26 @@ class NodeBinaries:
     """hack/controlplane/build.sh output: kubelet, kube-proxy."""
 
 
-def check_host() -> None:
+def check_host(slot: NodeSlot = nodenet.NODE_0) -> None:
     """Fail early, with the fix, where the node cannot work."""
     if os.geteuid() != 0:
         raise RealNodeError("a real node needs root (kubelet, containerd and the bridge); run as root")
     if not (CGROUP_ROOT / "memory").is_dir() and not (CGROUP_ROOT / "cgroup.controllers").is_file():
         raise RealNodeError(f"no cgroup hierarchy under {CGROUP_ROOT}")
-    claim = read_lock()
+    claim = read_lock(slot)
     if claim is not None and _pid_alive(int(claim.get("pid", 0))):
         raise RealNodeError(
-            f"another real node runs on this machine (pid {claim['pid']}, {claim['node_dir']}); "
-            "stop it first (`mlopsctl dev --stop`)"
+            f"another real node with index {slot.index} runs on this machine (pid {claim['pid']}, "
+            f"{claim['node_dir']}); stop it first (`mlopsctl dev --stop`) or use another node_index"
         )
     if claim is not None:
         logger.warning("cleaning up after a real node that did not stop: %s", claim["node_dir"])
         cleanup_node(Path(claim["node_dir"]))
 
 
-def read_lock() -> dict[str, str] | None:
+def read_lock(slot: NodeSlot = nodenet.NODE_0) -> dict[str, str] | None:
     try:
-        data: dict[str, str] = json.loads(LOCK_FILE.read_text())
+        data: dict[str, str] = json.loads(slot.lock_file.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
         return None
     return data
@@ -109,34 +112,63 @@ def _pid_alive(pid: int) -> bool:
     return True
 
 
+def _other_live_node_dirs(root: Path) -> list[Path]:
+    """Directories of the other real nodes running on this machine (any index), from their lock files."""
+    found = []
+    for lock in sorted(LOCK_FILE.parent.glob("realnode*.json")):
+        with contextlib.suppress(OSError, ValueError):
+            claim = json.loads(lock.read_text())
+            if claim.get("node_dir") != str(root) and _pid_alive(int(claim.get("pid", 0))):
+                found.append(Path(claim["node_dir"]))
+    return found
+
+
+def node_slot_of(root: Path) -> NodeSlot:
+    """The slot recorded in a node directory; node 0 for directories written before there were several."""
+    try:
+        return NodeSlot(int(json.loads((root / NODE_RECORD).read_text())["index"]))
+    except (FileNotFoundError, json.JSONDecodeError, KeyError):
+        return nodenet.NODE_0
+
+
 class RealNode:
     """Prepare the network before the apiserver starts, start the node after it, clean up after stop."""
 
-    def __init__(self, root: Path, binaries: NodeBinaries, spec: RealNodeSpec | None = None) -> None:
+    def __init__(
+        self, root: Path, binaries: NodeBinaries, spec: RealNodeSpec | None = None, slot: NodeSlot = nodenet.NODE_0
+    ) -> None:
         self.layout = NodeLayout(root)
         self.binaries = binaries
         self.spec = spec or RealNodeSpec()
-        self.name = NODE_NAME
-        self._services = "10.96.0.0/16"
+        self.slot = slot
+        self.name = slot.node_name
+        self._services = slot.services
+        self._claimed = False
 
     def prepare(self, ranges: nodenet.GuardedRanges, apiserver_port: int) -> None:
         """Bridge (the apiserver and kubelet bind to its address) and the leak guard; saves sysctls."""
-        check_host()
+        check_host(self.slot)
         root = self.layout.root
         root.mkdir(parents=True, exist_ok=True)
+        (root / NODE_RECORD).write_text(json.dumps({"index": self.slot.index}))
         self.claim(os.getpid())
-        (root / "sysctls.json").write_text(json.dumps(nodenet.read_sysctls()))
+        self._claimed = True
+        # kubelet rewrites these at start; only the first node's copy holds the machine's own values.
+        if not _other_live_node_dirs(root):
+            (root / "sysctls.json").write_text(json.dumps(nodenet.read_sysctls()))
         self._services = ranges.services
-        nodenet.create_bridge(ranges.services)
-        nodenet.install_guard(ranges, apiserver_port)
+        _create_cgroup_root(self.slot)
+        nodenet.create_bridge(ranges.services, self.slot)
+        nodenet.install_guard(ranges, apiserver_port, self.slot)
 
     def claim(self, pid: int) -> None:
         """Record who runs the node: this process, or its kubelet once a detached cluster outlives us."""
-        LOCK_FILE.parent.mkdir(parents=True, exist_ok=True)
-        LOCK_FILE.write_text(json.dumps({"pid": str(pid), "node_dir": str(self.layout.root)}))
+        lock = self.slot.lock_file
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        lock.write_text(json.dumps({"pid": str(pid), "node_dir": str(self.layout.root)}))
 
     def start(self, launch: Launch, server_url: str, pki: ClusterPki, registry_port: int, deadline: float) -> None:
-        """containerd, then kubelet and kube-proxy (both need only the apiserver and containerd)."""
+        """containerd, then kubelet and (on node 0) kube-proxy (both need only the apiserver and containerd)."""
         self._write_files(server_url, pki, registry_port)
         ctrd = self.binaries.dataplane_bin / "containerd"
         # containerd finds containerd-shim-runc-v2 on its PATH.
@@ -144,22 +176,26 @@ class RealNode:
         containerd = launch("containerd", containerd_argv(ctrd, self.layout), path)
         containerd.wait_ready(self.layout.containerd_socket.exists, deadline)
         healthz, proxy_metrics, proxy_healthz = free_ports(3)
-        _write_yaml(self.layout.kubelet_config, kubelet_config(self.layout, pki.ca_cert, healthz))
+        _write_yaml(self.layout.kubelet_config, kubelet_config(self.layout, pki.ca_cert, healthz, self.slot))
         argv = kubelet_argv(
             self.binaries.controlplane_bin / "kubelet",
             self.layout,
             dict(self.spec.labels),
             tuple(dict(t) for t in self.spec.taints),
+            self.slot,
         )
         kubelet = launch("kubelet", argv, {})
+        proxy = self._launch_kube_proxy(launch, proxy_metrics, proxy_healthz) if self.slot.runs_kube_proxy else None
+        kubelet.wait_ready(lambda: probe_http(healthz, "/healthz"), deadline)
+        if proxy is not None:
+            proxy.wait_ready(lambda: probe_http(proxy_healthz, "/healthz"), deadline)
+
+    def _launch_kube_proxy(self, launch: Launch, metrics_port: int, healthz_port: int) -> ManagedProcess:
         _write_yaml(
             self.layout.kube_proxy_config,
-            kube_proxy_config(self.layout.kube_proxy_kubeconfig, proxy_metrics, proxy_healthz),
+            kube_proxy_config(self.layout.kube_proxy_kubeconfig, metrics_port, healthz_port),
         )
-        proxy_argv = kube_proxy_argv(self.binaries.controlplane_bin / "kube-proxy", self.layout)
-        proxy = launch("kube-proxy", proxy_argv, {})
-        kubelet.wait_ready(lambda: probe_http(healthz, "/healthz"), deadline)
-        proxy.wait_ready(lambda: probe_http(proxy_healthz, "/healthz"), deadline)
+        return launch("kube-proxy", kube_proxy_argv(self.binaries.controlplane_bin / "kube-proxy", self.layout), {})
 
     def _write_files(self, server_url: str, pki: ClusterPki, registry_port: int) -> None:
         layout = self.layout
@@ -170,7 +206,7 @@ class RealNode:
             link = target / name
             link.unlink(missing_ok=True)
             link.symlink_to(self.binaries.dataplane_bin / name)
-        layout.containerd_config.write_text(containerd_config(layout))
+        layout.containerd_config.write_text(containerd_config(layout, self.slot))
         hosts = layout.registry_hosts / "_default"
         hosts.mkdir(parents=True, exist_ok=True)
         (hosts / "hosts.toml").write_text(registry_hosts_toml(registry_port))
@@ -187,7 +223,10 @@ class RealNode:
             _write_yaml(kubeconfig, client_kubeconfig(server_url, pki.ca_cert, cert, key))
 
     def cleanup(self) -> int | None:
-        """Remove everything the node left; returns the guard's final count of dropped packets."""
+        """Remove everything the node left; returns the guard's final count of dropped packets. A node that
+        never claimed its slot (another node holds it) has nothing of its own to remove."""
+        if not self._claimed:
+            return None
         return cleanup_node(self.layout.root)
 
 
@@ -197,25 +236,36 @@ def _write_yaml(path: Path, data: object) -> None:
 
 def cleanup_node(root: Path) -> int | None:
     """Idempotent teardown from what is on disk: processes, mounts, cgroups, network, sysctls, lock."""
-    layout = NodeLayout(root)
+    layout, slot = NodeLayout(root), node_slot_of(root)
     _kill_matching(str(layout.containerd_socket))  # shims (and a containerd that outlived its parent)
     for _ in range(3):  # a process may fork while we kill; three sweeps catch it
-        _kill_cgroup_tree(POD_CGROUP)
+        _kill_cgroup_tree(slot.pod_cgroup)
     _unmount_below(root)
-    _remove_cgroup_tree(POD_CGROUP)
-    nodenet.remove_kube_proxy_rules()
-    nodenet.remove_bridge()
-    packets = nodenet.remove_guard()
-    saved = root / "sysctls.json"
-    if saved.is_file():
-        nodenet.restore_sysctls(json.loads(saved.read_text()))
+    _remove_cgroup_tree(slot.pod_cgroup)
+    if slot.runs_kube_proxy:
+        nodenet.remove_kube_proxy_rules()
+    nodenet.remove_bridge(slot)
+    packets = nodenet.remove_guard(slot)
+    _restore_or_hand_over_sysctls(root)
     _remove_dangling_container_logs()
-    claim = read_lock()
+    claim = read_lock(slot)
     if claim is not None and claim.get("node_dir") == str(root):
-        LOCK_FILE.unlink(missing_ok=True)
+        slot.lock_file.unlink(missing_ok=True)
     if packets:
         logger.error("the network guard dropped %d packets bound off this machine", packets)
     return packets
+
+
+def _restore_or_hand_over_sysctls(root: Path) -> None:
+    """The machine's values go back when the last node stops; while another runs, it keeps them instead."""
+    saved = root / "sysctls.json"
+    if not saved.is_file():
+        return
+    others = _other_live_node_dirs(root)
+    if not others:
+        nodenet.restore_sysctls(json.loads(saved.read_text()))
+    elif not (others[0] / "sysctls.json").exists():
+        saved.replace(others[0] / "sysctls.json")
 
 
 def _kill_matching(needle: str) -> None:
@@ -230,6 +280,22 @@ def _kill_matching(needle: str) -> None:
 
 def _hierarchies() -> list[Path]:
     return [p for p in CGROUP_ROOT.iterdir() if p.is_dir()] if CGROUP_ROOT.is_dir() else []
+
+
+def _create_cgroup_root(slot: NodeSlot) -> None:
+    """kubelet refuses a cgroupRoot missing from any hierarchy; cpuset children start with no CPUs or memory
+    nodes and accept no tasks, so they get their parent's."""
+    if slot.cgroup_root is None:
+        return
+    for hierarchy in _hierarchies():
+        directory = hierarchy / slot.pod_cgroup
+        try:
+            directory.mkdir(exist_ok=True)
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if (directory / name).is_file() and not (directory / name).read_text().strip():
+                    (directory / name).write_text((hierarchy / name).read_text())
+        except OSError as err:
+            logger.warning("could not create %s: %s", directory, err)
 
 
 def _kill_cgroup_tree(name: str) -> None:
