@@ -117,7 +117,7 @@ class NodeLayout:
         return self.root / "pki" / "kube-proxy.key"
 
 
-def containerd_config(layout: NodeLayout, slot: NodeSlot = NODE_0) -> str:
+def containerd_config(layout: NodeLayout, slot: NodeSlot) -> str:
     """containerd 2.3 config (schema version 3)."""
     return _containerd_base_config(layout) + ("" if slot.index == 0 else _own_nri_socket(layout))
 
@@ -174,7 +174,7 @@ def registry_hosts_toml(registry_port: int) -> str:
     return f'server = "{url}"\n\n[host."{url}"]\n  capabilities = ["pull", "resolve"]\n'
 
 
-def kubelet_config(layout: NodeLayout, ca_cert: Path, healthz_port: int, slot: NodeSlot = NODE_0) -> dict[str, Any]:
+def kubelet_config(layout: NodeLayout, ca_cert: Path, healthz_port: int, slot: NodeSlot) -> dict[str, Any]:
     config: dict[str, Any] = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
@@ -236,7 +236,7 @@ def kubelet_argv(
     layout: NodeLayout,
     labels: dict[str, str],
     taints: tuple[dict[str, str], ...],
-    slot: NodeSlot = NODE_0,
+    slot: NodeSlot,
 ) -> list[str]:
     argv = [
         str(binary),

@@ -44,7 +44,7 @@ class GuardedRanges:
     node_pods: str = NODE_SUBNET
 
 
-def guard_ruleset(ranges: GuardedRanges, apiserver_port: int, slot: NodeSlot = NODE_0) -> str:
+def guard_ruleset(ranges: GuardedRanges, apiserver_port: int, slot: NodeSlot) -> str:
     """nftables rules (`nft -f` syntax): drop and count cluster addresses that would leave by any interface
     but the bridge (or loopback: the bridge's own address is local), pod traffic forwarded off the bridge,
     and apiserver connections from outside."""
@@ -70,7 +70,7 @@ table inet {table} {{
 """
 
 
-def cni_conflist(data_dir: Path, services: str, slot: NodeSlot = NODE_0) -> dict[str, object]:
+def cni_conflist(data_dir: Path, services: str, slot: NodeSlot) -> dict[str, object]:
     """The pods' network: our pre-created bridge, addresses from the node's subnet, and one route (to the
     service range, through this host where kube-proxy rewrites it). No default route, no masquerade."""
     return {
@@ -101,13 +101,13 @@ def _run(*argv: str, stdin: str | None = None, check: bool = True) -> subprocess
     return result
 
 
-def service_route(services: str, slot: NodeSlot = NODE_0) -> list[str]:
+def service_route(services: str, slot: NodeSlot) -> list[str]:
     """`ip route` arguments sending the service range to the bridge: host-side clients of a ClusterIP are
     rewritten by kube-proxy to a pod on the bridge, anything left unrewritten is dropped by the guard."""
     return ["route", "replace", services, "dev", slot.bridge, "src", slot.gateway]
 
 
-def create_bridge(services: str, slot: NodeSlot = NODE_0) -> None:
+def create_bridge(services: str, slot: NodeSlot) -> None:
     """(Re)create the bridge with the gateway address, so kubelet and the apiserver can bind to it first."""
     remove_bridge(slot)
     _run("ip", "link", "add", slot.bridge, "type", "bridge")
@@ -116,21 +116,21 @@ def create_bridge(services: str, slot: NodeSlot = NODE_0) -> None:
     _run("ip", *service_route(services, slot))
 
 
-def bridge_exists(slot: NodeSlot = NODE_0) -> bool:
+def bridge_exists(slot: NodeSlot) -> bool:
     return _run("ip", "link", "show", slot.bridge, check=False).returncode == 0
 
 
-def remove_bridge(slot: NodeSlot = NODE_0) -> None:
+def remove_bridge(slot: NodeSlot) -> None:
     if bridge_exists(slot):
         _run("ip", "link", "delete", slot.bridge)
 
 
-def install_guard(ranges: GuardedRanges, apiserver_port: int, slot: NodeSlot = NODE_0) -> None:
+def install_guard(ranges: GuardedRanges, apiserver_port: int, slot: NodeSlot) -> None:
     remove_guard(slot)
     _run("nft", "-f", "-", stdin=guard_ruleset(ranges, apiserver_port, slot))
 
 
-def guard_packets(slot: NodeSlot = NODE_0) -> int | None:
+def guard_packets(slot: NodeSlot) -> int | None:
     """Packets the guard has dropped so far (None if it is not installed)."""
     result = _run("nft", "-j", "list", "counter", "inet", slot.guard_table, GUARD_COUNTER, check=False)
     if result.returncode != 0:
@@ -141,7 +141,7 @@ def guard_packets(slot: NodeSlot = NODE_0) -> int | None:
     return None
 
 
-def remove_guard(slot: NodeSlot = NODE_0) -> int | None:
+def remove_guard(slot: NodeSlot) -> int | None:
     """Remove the guard table, returning its final count."""
     packets = guard_packets(slot)
     if packets is not None:

@@ -75,7 +75,7 @@ class NodeBinaries:
     """hack/controlplane/build.sh output: kubelet, kube-proxy."""
 
 
-def check_host(slot: NodeSlot = nodenet.NODE_0) -> None:
+def check_host(slot: NodeSlot) -> None:
     """Fail early, with the fix, where the node cannot work."""
     if os.geteuid() != 0:
         raise RealNodeError("a real node needs root (kubelet, containerd and the bridge); run as root")
@@ -92,7 +92,7 @@ def check_host(slot: NodeSlot = nodenet.NODE_0) -> None:
         cleanup_node(Path(claim["node_dir"]))
 
 
-def read_lock(slot: NodeSlot = nodenet.NODE_0) -> dict[str, str] | None:
+def read_lock(slot: NodeSlot) -> dict[str, str] | None:
     try:
         data: dict[str, str] = json.loads(slot.lock_file.read_text())
     except (FileNotFoundError, json.JSONDecodeError):
@@ -210,7 +210,7 @@ class RealNode:
         hosts = layout.registry_hosts / "_default"
         hosts.mkdir(parents=True, exist_ok=True)
         (hosts / "hosts.toml").write_text(registry_hosts_toml(registry_port))
-        conflist = nodenet.cni_conflist(layout.cni_data_dir, self._services)
+        conflist = nodenet.cni_conflist(layout.cni_data_dir, self._services, self.slot)
         (layout.cni_conf_dir / "10-mlops.conflist").write_text(json.dumps(conflist, indent=2))
         layout.pod_resolv_conf.write_text("nameserver 127.0.0.1\noptions ndots:1 attempts:1 timeout:1\n")
         identities = (

@@ -96,11 +96,11 @@ def test_node_1s_kubelet_has_its_own_cgroup_root_address_and_name() -> None:
 
 def test_node_1s_containerd_keeps_its_nri_socket_in_its_own_directory() -> None:
     assert "socket_path = '/work/node/nri.sock'" in containerd_config(LAYOUT, NODE_1)
-    assert "nri" not in containerd_config(LAYOUT)
+    assert "nri" not in containerd_config(LAYOUT, nodenet.NODE_0)
 
 
 def test_node_0s_kubelet_leaves_the_cgroup_root_unset() -> None:
-    assert "cgroupRoot" not in kubelet_config(LAYOUT, Path("/ca.crt"), 1234)
+    assert "cgroupRoot" not in kubelet_config(LAYOUT, Path("/ca.crt"), 1234, nodenet.NODE_0)
 
 
 def test_the_apiserver_of_cluster_1_allocates_from_its_own_service_range() -> None:
