@@ -6,7 +6,8 @@ documents are checked by hand: the two Front Door SKUs, origin ``priority`` 1-5 
 1-65535, probe interval 1-255 s, ``successfulSamplesRequired <= sampleSize``, and a route's origin group
 existing in the same profile. Two rules are this fake's reading rather than verified ARM behaviour: a
 profile's SKU cannot change in place (ARM has a separate upgrade action), and an origin group a route still
-uses cannot be deleted. Deleting a profile deletes everything under it, as ARM does.
+uses cannot be deleted. Deleting a profile deletes everything under it, as ARM does. Listing a profile's
+children counts as a look at their operations (as a GET of each does), so one list shows them finishing.
 """
 
 from __future__ import annotations
@@ -19,8 +20,8 @@ from azure.mgmt.cdn import models as cdn_models
 
 from .errors import ArmError
 from .lro import Operation
-from .resources import Kind, new_guid, resource_routes
-from .routing import Request, Router
+from .resources import Kind, list_resources, new_guid, resource_routes, strip_provider
+from .routing import Request, Response, Router
 from .state import StoredResource
 from .validation import validate_typespec
 
@@ -189,11 +190,28 @@ def kinds(settings: Settings) -> tuple[Kind, Kind, Kind, Kind, Kind]:
     )
 
 
+def _observing_list(kind: Kind):
+    """A list that shows each item's operations as far as they got, as a GET of each item would: a client
+    that follows its origins by listing them (one read) sees them finish."""
+
+    def handler(app: FakeArmApp, req: Request) -> Response:
+        parent = strip_provider(req.resource_id.rsplit("/", 1)[0])
+        for item in app.store.children(parent, kind.name):
+            app.ops.observe_resource(item.id)
+        return list_resources(app, req, kind)
+
+    return handler
+
+
 def register(router: Router, settings: Settings) -> None:
     profile, endpoint, group, origin, route = kinds(settings)
     methods = "GET PUT PATCH DELETE"
-    resource_routes(router, PROFILE + "/originGroups/{og}/origins/{origin}", origin, methods=methods)
-    resource_routes(router, PROFILE + "/originGroups/{og}", group, methods=methods)
-    resource_routes(router, PROFILE + "/afdEndpoints/{ep}/routes/{route}", route, methods=methods)
-    resource_routes(router, PROFILE + "/afdEndpoints/{ep}", endpoint, methods=methods)
+    for template, kind in (
+        (PROFILE + "/originGroups/{og}/origins/{origin}", origin),
+        (PROFILE + "/originGroups/{og}", group),
+        (PROFILE + "/afdEndpoints/{ep}/routes/{route}", route),
+        (PROFILE + "/afdEndpoints/{ep}", endpoint),
+    ):
+        router.add("GET", template.rsplit("/", 1)[0], _observing_list(kind), kind.name)
+        resource_routes(router, template, kind, methods=methods)
     resource_routes(router, PROFILE, profile, methods=methods)

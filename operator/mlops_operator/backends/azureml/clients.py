@@ -21,6 +21,7 @@ import certifi
 from azure.ai.ml import MLClient
 from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.core.rest import HttpRequest
+from azure.mgmt.cdn import CdnManagementClient
 from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.kubernetesconfiguration import SourceControlConfigurationClient
 
@@ -144,6 +145,7 @@ class AzureClients:
         self._ml: dict[tuple[str, str], Any] = {}
         self._aks: Any = None
         self._extensions: Any = None
+        self._cdn: Any = None
 
     def ml(self, resource_group: str, workspace: str) -> Any:
         """An MLClient bound to one workspace."""
@@ -168,6 +170,13 @@ class AzureClients:
                     self.credential, self.subscription_id, **self.cloud.mgmt_kwargs()
                 )
             return self._extensions
+
+    def cdn(self) -> Any:
+        """Azure Front Door (Microsoft.Cdn) for the GlobalEndpoint's global URL."""
+        with self._lock:
+            if self._cdn is None:
+                self._cdn = CdnManagementClient(self.credential, self.subscription_id, **self.cloud.mgmt_kwargs())
+            return self._cdn
 
     def arm_get(self, url: str) -> tuple[int, dict[str, Any]]:
         """GET an absolute ARM URL (an operation-status document) through the authenticated pipeline.
