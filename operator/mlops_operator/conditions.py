@@ -33,6 +33,9 @@ class ConditionType(StrEnum):
     ROLLED_OUT = "RolledOut"
     DATA_DRIFT = "DataDrift"
     STALLED = "Stalled"
+    PLACED = "Placed"
+    ROUTED = "Routed"
+    POLICY_SUPPORTED = "PolicySupported"
 
 
 T = ConditionType
@@ -64,13 +67,23 @@ CONDITION_SETS: dict[tuple[str, str], tuple[ConditionType, ...]] = {
         T.STALLED,
     ),
 }
+# A GlobalEndpoint has the same conditions whichever router fronts it.
+CONDITION_SETS[("GlobalEndpoint", "native")] = (
+    T.READY,
+    T.PLACED,
+    T.ROUTED,
+    T.POLICY_SUPPORTED,
+    T.DEGRADED,
+    T.DELETION_BLOCKED,
+    T.STALLED,
+)
 # A ModelDeployment has the same conditions on either backend (azureml derives Progressing/Degraded).
 CONDITION_SETS[("ModelDeployment", "azureml")] = CONDITION_SETS[("ModelDeployment", "native")]
 # Polarity-inverted: True means "not steady", and a healthy object carries them as False.
 INVERTED = frozenset({T.PROGRESSING, T.DEGRADED, T.DELETION_BLOCKED, T.STALLED})
 # What the served model sees rather than whether it is served: True is news (drift), never a reason for
 # `Ready`, `Progressing` or `Degraded` to change.
-OBSERVATIONS = frozenset({T.DATA_DRIFT})
+OBSERVATIONS = frozenset({T.DATA_DRIFT, T.POLICY_SUPPORTED})
 # Written from `Ready` itself rather than from a backend's verdicts (see `stalled`).
 SUMMARIES = frozenset({T.READY, T.STALLED})
 
@@ -178,6 +191,19 @@ class Reason(StrEnum):
     DRIFT_ACTIONS_RUN = "DriftActionsRun"
     DRIFT_ACTION_FAILED = "DriftActionFailed"
     DRIFT_ACTIONS_SKIPPED = "DriftActionsSkipped"
+    # GlobalEndpoint
+    REGIONS_PLACED = "RegionsPlaced"
+    REGION_UNREACHABLE = "RegionUnreachable"
+    REGION_HEALTHY = "RegionHealthy"
+    REGION_DISABLED = "RegionDisabled"
+    DEPLOYMENTS_NOT_READY = "DeploymentsNotReady"
+    PROBE_FAILED = "ProbeFailed"
+    NO_HEALTHY_REGION = "NoHealthyRegion"
+    ROUTER_CONFIGURED = "RouterConfigured"
+    ROUTER_PENDING = "RouterPending"
+    REGION_PATHS_DIFFER = "RegionPathsDiffer"
+    POLICY_HONOURED = "PolicyHonoured"
+    LATENCY_APPROXIMATED = "LatencyApproximated"
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ def reconcile_deployment(
         return Outcome([too_big])
     rollout = (rollouts or _without_rollouts)(md)
     served = with_rollout(md, rollout.status) if rollout.status else md
-    outcome = _with_rollout(_guarded(lambda: backend.reconcile_deployment(served, platform)), rollout)
+    outcome = _with_rollout(guarded(lambda: backend.reconcile_deployment(served, platform)), rollout)
     if md.spec.monitoring.drift is not None and platform.spec.backend not in DRIFT_COUNTING_BACKENDS:
         return _with_drift(outcome, _drift_unsupported(platform.spec.backend))
     return _with_drift(outcome, (drift or _without_drift)(md))
@@ -166,10 +166,10 @@ def reconcile_platform(platform: MLOpsPlatform, backends: Mapping[str, Backend])
     if backend is None:
         message = f"backend {platform.spec.backend!r} is not available in this operator build"
         return Outcome([blocked(Reason.BACKEND_UNSUPPORTED, message, ConditionType.INSTANCE_TYPES_READY)])
-    return _guarded(lambda: backend.reconcile_platform(platform), ConditionType.INSTANCE_TYPES_READY)
+    return guarded(lambda: backend.reconcile_platform(platform), ConditionType.INSTANCE_TYPES_READY)
 
 
-def _guarded(step: Callable[[], Outcome], condition: ConditionType = ConditionType.DEPLOYMENT_READY) -> Outcome:
+def guarded(step: Callable[[], Outcome], condition: ConditionType = ConditionType.DEPLOYMENT_READY) -> Outcome:
     """Classified backend errors become a verdict on `condition`; anything unexpected keeps its traceback."""
     try:
         return step()

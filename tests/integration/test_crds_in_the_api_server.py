@@ -26,7 +26,7 @@ EXAMPLES = sorted(
     ]
 )
 GROUP, VERSION, PLURAL = "mlops.dev", "v1alpha1", "modeldeployments"
-OUR_CRDS = {"modeldeployments.mlops.dev", "mlopsplatforms.mlops.dev"}
+OUR_CRDS = {"modeldeployments.mlops.dev", "mlopsplatforms.mlops.dev", "globalendpoints.mlops.dev"}
 
 
 @pytest.fixture(scope="module")

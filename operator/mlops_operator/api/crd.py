@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel
 
-from mlops_operator.api.v1alpha1 import GROUP, VERSION, MLOpsPlatform, ModelDeployment
+from mlops_operator.api.v1alpha1 import GROUP, VERSION, GlobalEndpoint, MLOpsPlatform, ModelDeployment
 
 CATEGORY = "mlops"
 # The one server-side default, on purpose: kstatus (Flux's health checks, cli-utils) calls an object with no
@@ -86,6 +86,19 @@ KINDS = (
         # Each pass lists its endpoint's members: filtered by the API server's cache, not by us from every
         # ModelDeployment in the namespace (the most expensive request at 1,000 ModelDeployments).
         selectable_fields=(".spec.endpoint.name",),
+    ),
+    KindSpec(
+        GlobalEndpoint,
+        "GlobalEndpoint",
+        "globalendpoints",
+        "gep",
+        "Namespaced",
+        [
+            _column("Policy", ".spec.routing.type"),
+            *_STATUS_COLUMNS,
+            _column("URL", ".status.url"),
+            _AGE,
+        ],
     ),
 )
 

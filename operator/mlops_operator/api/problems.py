@@ -11,11 +11,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from mlops_operator.api.v1alpha1 import API_VERSION, MLOpsPlatform, ModelDeployment
+from mlops_operator.api.v1alpha1 import API_VERSION, GlobalEndpoint, MLOpsPlatform, ModelDeployment
 
-KINDS: dict[str, type[MLOpsPlatform] | type[ModelDeployment]] = {
+KINDS: dict[str, type[MLOpsPlatform] | type[ModelDeployment] | type[GlobalEndpoint]] = {
     "MLOpsPlatform": MLOpsPlatform,
     "ModelDeployment": ModelDeployment,
+    "GlobalEndpoint": GlobalEndpoint,
 }
 
 _FIXES = {
@@ -110,7 +111,7 @@ def problems_from(exc: ValidationError, model: type[BaseModel]) -> list[Problem]
     return [Problem(format_loc(tuple(e["loc"])), _message(e, model)) for e in exc.errors()]
 
 
-def parse_resource(document: Any) -> MLOpsPlatform | ModelDeployment:
+def parse_resource(document: Any) -> MLOpsPlatform | ModelDeployment | GlobalEndpoint:
     """Validate one YAML/JSON document as one of our kinds; raise InvalidResourceError listing every problem."""
     if not isinstance(document, dict):
         raise InvalidResourceError(

@@ -5,12 +5,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from mlops_operator.api.v1alpha1 import MLOpsPlatform, MLOpsPlatformStatus, ModelDeployment, ModelDeploymentStatus
+from mlops_operator.api.v1alpha1 import (
+    GlobalEndpointStatus,
+    MLOpsPlatform,
+    MLOpsPlatformStatus,
+    ModelDeployment,
+    ModelDeploymentStatus,
+)
 from mlops_operator.conditions import Announcement, Verdict
 
 # A typed partial status: only the fields a backend set explicitly are written (pydantic's `model_fields_set`),
 # and a misspelt field is an error here instead of being silently dropped by the API server.
-PartialStatus = ModelDeploymentStatus | MLOpsPlatformStatus
+PartialStatus = ModelDeploymentStatus | MLOpsPlatformStatus | GlobalEndpointStatus
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
-from mlops_operator.api.v1alpha1 import MLOpsPlatform
+from mlops_operator.api.v1alpha1 import GlobalEndpoint, MLOpsPlatform
 from mlops_operator.backends.base import Backend, ObjectKey
 from mlops_operator.backends.native import NativeBackend
+from mlops_operator.backends.native.global_router import TraefikFileRouter
+from mlops_operator.backends.routing import GlobalRouterDriver
 from mlops_operator.config import OperatorSettings
+from mlops_operator.globalendpoint.reconcile import GlobalDeps
+from mlops_operator.globalendpoint.regions import RegionClients
 from mlops_operator.handlers.wakeup import Waker
 from mlops_operator.kube import Kube, load_api_client
 from mlops_operator.metrics import OperatorMetrics
@@ -92,6 +96,7 @@ class OperatorContext:
     metrics: OperatorMetrics = field(default_factory=OperatorMetrics)
     rollouts: RolloutDriver | None = None  # None: a spec.rollout cannot progress (some unit tests)
     drift: DriftMonitor | None = None  # None: spec.monitoring.drift is not checked (some unit tests)
+    global_endpoints: GlobalDeps | None = None  # None: GlobalEndpoints are not reconciled (some unit tests)
 
 
 def build_context(
@@ -116,8 +121,22 @@ def build_context(
         """The azureml backend's clients for a platform (its credentials, cached): drift's Azure ML jobs."""
         return cast("AzureMLBackend", backends["azureml"]).clients(platform)
 
+    def routers(ge: GlobalEndpoint) -> GlobalRouterDriver:
+        if ge.spec.router.front_door is None:
+            return TraefikFileRouter()
+        from mlops_operator.backends.azureml.frontdoor_router import FrontDoorRouter
+
+        return FrontDoorRouter(kube, settings, cast("AzureMLBackend", backends["azureml"]))
+
     rollouts = RolloutDriver(kube, settings.prometheus_url)
     drift = DriftMonitor(kube, settings.prometheus_url, metrics=metrics, azureml_clients=azureml_clients)
+    global_endpoints = GlobalDeps(kube, RegionClients(kube), routers)
     return OperatorContext(
-        kube=kube, settings=settings, backends=backends, rollouts=rollouts, drift=drift, metrics=metrics
+        kube=kube,
+        settings=settings,
+        backends=backends,
+        rollouts=rollouts,
+        drift=drift,
+        metrics=metrics,
+        global_endpoints=global_endpoints,
     )

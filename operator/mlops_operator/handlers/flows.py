@@ -14,14 +14,15 @@ from typing import Any, cast
 import kopf
 
 from mlops_operator.api.problems import InvalidResourceError, parse_resource
-from mlops_operator.api.v1alpha1 import API_VERSION, Condition, MLOpsPlatform, ModelDeployment
+from mlops_operator.api.v1alpha1 import API_VERSION, Condition, GlobalEndpoint, MLOpsPlatform, ModelDeployment
 from mlops_operator.backends.base import ObjectKey, Outcome
 from mlops_operator.backends.resolve import blocked
 from mlops_operator.conditions import Announcement, ConditionType, Reason, Verdict
+from mlops_operator.globalendpoint.reconcile import reconcile_global
 from mlops_operator.handlers.context import OperatorContext
 from mlops_operator.kube import KubeError
 from mlops_operator.logs import reconcile_scope
-from mlops_operator.reconcile import build_status, reconcile_deployment, reconcile_platform
+from mlops_operator.reconcile import build_status, guarded, reconcile_deployment, reconcile_platform
 
 log = logging.getLogger(__name__)
 FAILURE_RETRY_SECONDS = 10.0
@@ -29,12 +30,21 @@ FAILURE_RETRY_SECONDS = 10.0
 MAIN_CONDITION = {
     "ModelDeployment": ConditionType.DEPLOYMENT_READY,
     "MLOpsPlatform": ConditionType.INSTANCE_TYPES_READY,
+    "GlobalEndpoint": ConditionType.ROUTED,
 }
-DOING = {"ModelDeployment": "serving", "MLOpsPlatform": "offering instance types"}
+DOING = {
+    "ModelDeployment": "serving",
+    "MLOpsPlatform": "offering instance types",
+    "GlobalEndpoint": "serving from its regions",
+}
 
 
 def deployment_key(namespace: str | None, name: str) -> ObjectKey:
     return ObjectKey("ModelDeployment", namespace, name)
+
+
+def global_endpoint_key(namespace: str | None, name: str) -> ObjectKey:
+    return ObjectKey("GlobalEndpoint", namespace, name)
 
 
 def platform_key(name: str) -> ObjectKey:
@@ -96,6 +106,8 @@ def _pass(ctx: OperatorContext, key: ObjectKey, body: dict[str, Any], outcome: d
     try:
         if key.kind == "ModelDeployment":
             return _deployment_pass(ctx, body)
+        if key.kind == "GlobalEndpoint":
+            return _global_pass(ctx, body)
         return _platform_pass(ctx, body)
     except KubeError as exc:
         if _namespace_terminating(exc):
@@ -155,6 +167,22 @@ def _platform_pass(ctx: OperatorContext, body: dict[str, Any]) -> float | None:
         verdict = blocked(Reason.INVALID_SPEC, str(exc), ConditionType.INSTANCE_TYPES_READY)
         return write_outcome(ctx, body, backend, Outcome([verdict]))
     return write_outcome(ctx, body, backend, reconcile_platform(platform, ctx.backends))
+
+
+def _global_pass(ctx: OperatorContext, body: dict[str, Any]) -> float | None:
+    try:
+        ge = parse_resource(body)
+        assert isinstance(ge, GlobalEndpoint)
+    except InvalidResourceError as exc:
+        return write_outcome(
+            ctx, body, "native", Outcome([blocked(Reason.INVALID_SPEC, str(exc), ConditionType.ROUTED)])
+        )
+    assert ctx.global_endpoints is not None
+    deps = ctx.global_endpoints
+    outcome = guarded(lambda: reconcile_global(ge, deps), ConditionType.ROUTED)
+    delay = write_outcome(ctx, body, "native", outcome)
+    post_events(body, outcome.events)
+    return delay
 
 
 def get_platform(ctx: OperatorContext, name: str) -> MLOpsPlatform | None:

@@ -59,12 +59,14 @@ def test_every_spec_field_has_a_description(kind):
 
 
 def test_crds_have_status_subresource_short_names_category_and_columns():
-    platform, deployment = (render_crd(k) for k in KINDS)
+    platform, deployment, global_endpoint = (render_crd(k) for k in KINDS)
     assert platform["spec"]["scope"] == "Cluster"
     assert deployment["spec"]["scope"] == "Namespaced"
+    assert global_endpoint["spec"]["scope"] == "Namespaced"
     assert platform["spec"]["names"]["shortNames"] == ["mlp"]
     assert deployment["spec"]["names"]["shortNames"] == ["mdep"]
-    for crd in (platform, deployment):
+    assert global_endpoint["spec"]["names"]["shortNames"] == ["gep"]
+    for crd in (platform, deployment, global_endpoint):
         version = crd["spec"]["versions"][0]
         assert version["subresources"] == {"status": {}}
         assert crd["spec"]["names"]["categories"] == ["mlops"]

@@ -1,7 +1,8 @@
-"""`mlops.dev/v1alpha1`: the MLOpsPlatform and ModelDeployment kinds."""
+"""`mlops.dev/v1alpha1`: the MLOpsPlatform, ModelDeployment and GlobalEndpoint kinds."""
 
 from mlops_operator.api.v1alpha1.common import API_VERSION, GROUP, VERSION, Condition
 from mlops_operator.api.v1alpha1.deployment import ModelDeployment, ModelDeploymentSpec, ModelDeploymentStatus
+from mlops_operator.api.v1alpha1.globalendpoint import GlobalEndpoint, GlobalEndpointSpec, GlobalEndpointStatus
 from mlops_operator.api.v1alpha1.platform import (
     InstanceType,
     MLOpsPlatform,
@@ -14,6 +15,9 @@ __all__ = [
     "GROUP",
     "VERSION",
     "Condition",
+    "GlobalEndpoint",
+    "GlobalEndpointSpec",
+    "GlobalEndpointStatus",
     "InstanceType",
     "MLOpsPlatform",
     "MLOpsPlatformSpec",

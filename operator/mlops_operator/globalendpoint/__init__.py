@@ -1,0 +1,1 @@
+"""GlobalEndpoint: one endpoint served from several regional clusters behind one global URL."""
