@@ -82,9 +82,14 @@ def _serving(kube: Kube, namespace: str, host: str, ready: bool) -> None:
                  "model": {"name": "churn", "version": "1"}, "traffic": 100},
     }  # fmt: skip
     live = kube.get("mlops.dev/v1alpha1", "ModelDeployment", "blue", namespace) or kube.create(body) or {}
-    condition = {"type": "Ready", "status": "True" if ready else "False", "reason": "Ready" if ready else "CrashLoopBackOff",
-                 "message": "", "lastTransitionTime": "2026-12-02T10:00:00Z",
-                 "observedGeneration": live["metadata"]["generation"]}  # fmt: skip
+    condition = {
+        "type": "Ready",
+        "status": "True" if ready else "False",
+        "reason": "Ready" if ready else "CrashLoopBackOff",
+        "message": "",
+        "lastTransitionTime": "2026-12-02T10:00:00Z",
+        "observedGeneration": live["metadata"]["generation"],
+    }
     status = {"conditions": [condition], "scoringUri": f"https://{host}/api/v1/endpoint/churn/score"}
     kube.patch_merge(
         "mlops.dev/v1alpha1", "ModelDeployment", "blue", namespace, {"status": status}, subresource="status"
@@ -138,9 +143,13 @@ def test_front_door_follows_the_regions_readiness_and_is_removed_with_the_endpoi
     try:
         ge, outcome = _passes(ge, deps)
         cdn = Clients(fake_arm).clients(None).cdn()
-        assert {o.name: (o.priority, o.enabled_state) for o in cdn.afd_origins.list_by_origin_group(RG, PROFILE, "churn")} == {
-            "eastus": (1, "Enabled"), "westus": (2, "Enabled")}  # fmt: skip
-        assert outcome.status.url.startswith("https://") and outcome.status.url.endswith("/api/v1/endpoint/churn/score")
+        origins = cdn.afd_origins.list_by_origin_group(RG, PROFILE, "churn")
+        assert {o.name: (o.priority, o.enabled_state) for o in origins} == {
+            "eastus": (1, "Enabled"),
+            "westus": (2, "Enabled"),
+        }
+        assert outcome.status.url.startswith("https://")
+        assert outcome.status.url.endswith("/api/v1/endpoint/churn/score")
         assert [r.receiving_traffic for r in outcome.status.regions] == [True, True]
 
         fake_arm.reset_log()
