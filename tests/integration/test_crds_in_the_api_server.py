@@ -23,6 +23,7 @@ EXAMPLES = sorted(
         *(REPO_ROOT / "examples").glob("*.yaml"),
         *(REPO_ROOT / "examples" / "rollouts").glob("*.yaml"),
         *(REPO_ROOT / "examples" / "drift").glob("*.yaml"),
+        *(REPO_ROOT / "examples" / "multiregion").glob("*.yaml"),
     ]
 )
 GROUP, VERSION, PLURAL = "mlops.dev", "v1alpha1", "modeldeployments"
@@ -191,6 +192,49 @@ def test_a_platform_with_gpu_scheduling_and_an_nvidia_pool_is_accepted(
     body["spec"]["gpu"] = {"nodeSelector": {"kubernetes.azure.com/accelerator": "nvidia"}, "tolerations": []}
 
     dry_run_platform(kube_api, body)
+
+
+def global_endpoint(**changes: Any) -> dict[str, Any]:
+    body = copy.deepcopy(
+        yaml.safe_load((REPO_ROOT / "examples" / "multiregion" / "globalendpoint-traefik.yaml").read_text())
+    )
+    body["metadata"].pop("namespace")
+    body["spec"].update(changes)
+    return dict(body)
+
+
+REGION = {"name": "eastus", "cluster": {"kubeconfigSecretRef": {"name": "eastus-kubeconfig"}}}
+BAD_GLOBAL_ENDPOINTS = {
+    "two routers": (
+        global_endpoint(
+            router={"traefik": {"configPath": "/a"}, "frontDoor": {"platformRef": {"name": "a"}, "profile": "p"}}
+        ),
+        "set exactly one of router.traefik, router.frontDoor",
+    ),
+    "a region named twice": (global_endpoint(regions=[REGION, REGION]), "region names must be unique"),
+    "more successes required than samples": (
+        global_endpoint(healthProbe={"sampleSize": 2, "successfulSamplesRequired": 3}),
+        "successfulSamplesRequired must not exceed sampleSize",
+    ),
+    "a priority Front Door cannot take": (
+        global_endpoint(regions=[{**REGION, "priority": 6}]),
+        "spec.regions[0].priority: Invalid value: 6",
+    ),
+    "an unknown policy": (global_endpoint(routing={"type": "geo"}), 'spec.routing.type: Unsupported value: "geo"'),
+}
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_GLOBAL_ENDPOINTS.values(), ids=BAD_GLOBAL_ENDPOINTS.keys())
+def test_a_global_endpoint_is_rejected_for(
+    our_crds: list[str], kube_api: client.ApiClient, namespace: str, body: dict[str, Any], message: str
+) -> None:
+    objects = client.CustomObjectsApi(kube_api)
+    with pytest.raises(ApiException) as error:
+        objects.create_namespaced_custom_object(
+            GROUP, VERSION, namespace, "globalendpoints", body, dry_run="All", field_validation="Strict"
+        )
+    assert error.value.status in (400, 422)
+    assert message in json.loads(error.value.body)["message"]
 
 
 def test_model_deployment_status_is_writable_only_through_the_status_subresource(
