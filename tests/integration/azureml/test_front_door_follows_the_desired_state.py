@@ -67,12 +67,12 @@ def cdn(fake_arm: FakeArm):
     return AzureClients(StaticTokenCredential(), fake_arm.subscription_id, cloud).cdn()
 
 
-def converge(cdn, desired: FrontDoorDesired, status: Status) -> FrontDoorObserved:
-    for _ in range(MAX_PASSES):
+def converge(cdn, desired: FrontDoorDesired, status: Status, passes: int = MAX_PASSES) -> FrontDoorObserved:
+    for _ in range(passes):
         observed = status.keep(apply_front_door(cdn, desired, status.applied, status.operations))
         if observed.settled:
             return observed
-    raise AssertionError(f"not settled after {MAX_PASSES} passes: {observed.message}")
+    raise AssertionError(f"not settled after {passes} passes: {observed.message}")
 
 
 def remove(cdn, desired: FrontDoorDesired, status: Status) -> FrontDoorObserved:
@@ -129,6 +129,23 @@ def test_all_five_resources_are_created_parents_first_with_the_desired_settings(
         ["/*"],
         "HttpsOnly",
     )
+
+
+def test_operations_in_flight_are_waited_for_across_passes_without_writing_again(fake_arm, cdn):
+    fake_arm.slow_operations(polls=2)  # each operation is InProgress for the first two looks
+    status = Status()
+    first = status.keep(apply_front_door(cdn, DESIRED, status.applied, status.operations))
+    assert (first.settled, first.writes, list(first.operations), first.message) == (
+        False,
+        1,
+        ["frontdoor/profile"],
+        f"creating profile {PROFILE}",
+    )
+    second = status.keep(apply_front_door(cdn, DESIRED, status.applied, status.operations))
+    assert (second.writes, second.message) == (0, f"profile {PROFILE} is Creating")
+    converge(cdn, DESIRED, status, passes=4 * MAX_PASSES)
+    assert len(writes(fake_arm)) == 6  # one PUT per resource however many passes it took
+    assert status.passes > 10
 
 
 def test_an_idle_resync_reads_five_times_and_writes_nothing(fake_arm, cdn):
@@ -190,6 +207,9 @@ def test_throttling_or_an_outage_is_retryable_and_the_next_passes_converge(fake_
     assert (caught.value.reason, caught.value.delay) == (reason, 7)
     observed = converge(cdn, DESIRED, status)
     assert observed.origins == {"eastus": "Enabled", "westus": "Enabled"}
+    # The pass that raised lost its record of eastus's PUT, so eastus is PUT once more (the same body).
+    origin_writes = [w for w in writes(fake_arm) if w.endswith("us")]
+    assert origin_writes == ["PUT eastus", "PUT westus", "PUT eastus", "PUT westus"]  # the first westus got the error
 
 
 def test_a_failed_operation_names_the_resource_and_arms_message(fake_arm, cdn):

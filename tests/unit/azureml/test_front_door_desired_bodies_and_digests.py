@@ -74,6 +74,7 @@ def test_what_front_door_would_refuse_is_found_before_any_call():
         origins=(replace(EASTUS, priority=0, weight=1001), EASTUS),
         probe=FrontDoorProbe(interval_seconds=256),
         successful_samples_required=5,
+        origin_response_timeout_seconds=10,
     )
     assert problems(bad) == [
         "sku must be one of Standard_AzureFrontDoor, Premium_AzureFrontDoor",
@@ -82,4 +83,5 @@ def test_what_front_door_would_refuse_is_found_before_any_call():
         "origin eastus: weight must be between 1 and 1000",
         "probe interval must be between 1 and 255 seconds",
         "successful samples required must not exceed the sample size",
+        "origin response timeout must be between 16 and 240 seconds",
     ]

@@ -95,6 +95,9 @@ def problems(desired: FrontDoorDesired) -> list[str]:
         found.append("probe interval must be between 1 and 255 seconds")
     if desired.successful_samples_required > desired.sample_size:
         found.append("successful samples required must not exceed the sample size")
+    timeout = desired.origin_response_timeout_seconds
+    if timeout is not None and not 16 <= timeout <= 240:
+        found.append("origin response timeout must be between 16 and 240 seconds")
     return found
 
 
