@@ -1,8 +1,9 @@
 """Two clusters, each with its own real node, on one machine: what multi-region serving tests stand on.
 
 The session's cluster runs node 0; this module starts a second cluster with node index 1 (its own control
-plane, bridge, pod and service ranges, guard, cgroups and lock file), runs a pod from our scoring image on each
-node, and stops cluster 1 again. Requests go only to pod addresses inside the two bridges' subnets.
+plane, bridge, pod and service ranges, guard, cgroups and lock file), runs a pod from our scoring image on
+each node, serves node 1's through cluster 1's own Traefik Gateway, and stops cluster 1 again. Requests go
+only to pod addresses inside the two bridges' subnets, or to the Gateway on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from polling import wait_for
 
 from mlops_operator.devcluster import ClusterConfig, LocalCluster, nodenet
+from mlops_operator.devcluster.gateway import Traefik, apply_gateway, apply_gateway_class, apply_manifest, find_traefik
 from mlops_operator.devcluster.nodes import MLPOOL_TAINT
 from mlops_operator.devcluster.nodeslot import NodeSlot
 
@@ -35,6 +38,8 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 # Only the standard library: the image's entrypoint (the scoring server) would need a model and score.py.
 SERVE_HTTP = ["python", "-m", "http.server", str(HTTP_PORT), "--bind", "0.0.0.0"]
 NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+POD_LABELS = {"app": "side-by-side"}
+GATEWAY, GATEWAY_NAMESPACE = "region-gateway", "default"
 
 pytestmark = pytest.mark.timeout(900)
 
@@ -100,7 +105,7 @@ def _http_pod(name: str, image: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "Pod",
-        "metadata": {"name": name, "namespace": "default"},
+        "metadata": {"name": name, "namespace": "default", "labels": POD_LABELS},
         "spec": {
             "nodeSelector": {"dataplane": "real"},
             "tolerations": [toleration],
@@ -108,6 +113,34 @@ def _http_pod(name: str, image: str) -> dict[str, Any]:
             "containers": [container],
         },
     }
+
+
+def _service_and_route(name: str) -> list[dict[str, Any]]:
+    """A Service over the pod (its EndpointSlice holds the pod IP) and an HTTPRoute on the region's Gateway."""
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {"selector": POD_LABELS, "ports": [{"name": "http", "port": 80, "targetPort": HTTP_PORT}]},
+    }
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": name, "namespace": "default"},
+        "spec": {
+            "parentRefs": [{"name": GATEWAY, "namespace": GATEWAY_NAMESPACE}],
+            "rules": [{"backendRefs": [{"name": name, "port": 80}]}],
+        },
+    }
+    return [service, route]
+
+
+def _status_through(url: str) -> int | None:
+    try:
+        with NO_PROXY.open(url, timeout=5) as response:
+            return int(response.status)
+    except OSError:  # Traefik answers 404 until it has read the route
+        return None
 
 
 def _pod(cluster: LocalCluster, name: str) -> dict[str, Any]:
@@ -166,6 +199,24 @@ def test_a_pod_on_each_node_runs_and_answers_on_its_own_bridge(
         assert _answers(pod["status"]["podIP"], cluster.node_slot) == 200
     node_1_pods = [d for d in _cgroup_dirs(NODE_1.pod_cgroup) if any(d.rglob("cgroup.procs"))]
     assert node_1_pods, f"node 1's pods are not under its own cgroup root {NODE_1.cgroup_root}"
+
+
+@pytest.mark.usefixtures("pods_on_both")
+def test_cluster_1s_own_gateway_reaches_its_pod_without_kube_proxy(second: SecondCluster) -> None:
+    """Traefik on the host dials the pod IP from the EndpointSlice: no ClusterIP, so node 1 needs no kube-proxy."""
+    cluster = second.cluster
+    cluster.install_gateway_api_crds()
+    with Traefik(cluster, find_traefik()).start() as traefik:
+        apply_gateway_class(cluster)
+        apply_gateway(cluster, traefik, GATEWAY, GATEWAY_NAMESPACE)
+        traefik.wait_gateway(cluster, GATEWAY, GATEWAY_NAMESPACE, timeout=30)
+        for manifest in _service_and_route("region-http"):
+            apply_manifest(cluster, manifest)
+
+        status = wait_for(lambda: _status_through(f"{traefik.url}/"), 30, "the Gateway to route to node 1's pod")
+
+    assert status == 200
+    assert cluster.guard_packets() == 0
 
 
 @pytest.mark.usefixtures("pods_on_both")
