@@ -194,6 +194,7 @@ class Reason(StrEnum):
     # GlobalEndpoint
     REGIONS_PLACED = "RegionsPlaced"
     REGION_UNREACHABLE = "RegionUnreachable"
+    PLACEMENT_CONFLICT = "PlacementConflict"
     REGION_HEALTHY = "RegionHealthy"
     REGION_DISABLED = "RegionDisabled"
     DEPLOYMENTS_NOT_READY = "DeploymentsNotReady"

@@ -25,6 +25,10 @@ ANNOTATION_APPLIED = "mlops.dev/global-applied"
 FIELD_MANAGER = "mlops-operator-global"
 
 
+class PlacementConflictError(Exception):
+    """A ModelDeployment of the wanted name exists in the region and belongs to someone else."""
+
+
 @dataclass(frozen=True)
 class RegionServing:
     """The endpoint's ModelDeployments in one region, as read back."""
@@ -85,6 +89,7 @@ def place(kube: Kube, ge: GlobalEndpoint, region: Region) -> int:
     wanted = {t.name: render_placed(ge, region, t) for t in ge.spec.deployments}
     for name, manifest in wanted.items():
         live = kube.get(API_VERSION, "ModelDeployment", name, namespace)
+        _check_owner(ge, region, live)
         applied = ((live or {}).get("metadata", {}).get("annotations") or {}).get(ANNOTATION_APPLIED)
         if applied != manifest["metadata"]["annotations"][ANNOTATION_APPLIED]:
             kube.apply(manifest, FIELD_MANAGER)
@@ -93,6 +98,20 @@ def place(kube: Kube, ge: GlobalEndpoint, region: Region) -> int:
         kube.delete(API_VERSION, "ModelDeployment", stale, namespace)
         writes += 1
     return writes
+
+
+def _check_owner(ge: GlobalEndpoint, region: Region, live: dict[str, Any] | None) -> None:
+    """Never take over a ModelDeployment someone else made (a user, another GlobalEndpoint)."""
+    if live is None:
+        return
+    owner = (live["metadata"].get("labels") or {}).get(LABEL_GLOBAL_ENDPOINT)
+    if owner != owner_label(ge):
+        meta = live["metadata"]
+        held = f"GlobalEndpoint {owner}" if owner else "no GlobalEndpoint (made by hand)"
+        raise PlacementConflictError(
+            f"ModelDeployment {meta['namespace']}/{meta['name']} in region {region.name} belongs to {held}; "
+            "rename the deployment template or delete that ModelDeployment"
+        )
 
 
 def placed_names(kube: Kube, ge: GlobalEndpoint, namespace: str) -> set[str]:

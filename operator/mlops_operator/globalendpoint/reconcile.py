@@ -51,6 +51,7 @@ class RegionView:
     origin: str | None
     prefix: str | None
     problem: str = ""
+    reason: str = Reason.REGION_UNREACHABLE  # why it has no view, when it has none
 
 
 def reconcile_global(ge: GlobalEndpoint, deps: GlobalDeps) -> Outcome:
@@ -70,11 +71,11 @@ def reconcile_global(ge: GlobalEndpoint, deps: GlobalDeps) -> Outcome:
     if len(prefixes) > 1:
         message = f"regions serve the endpoint under different paths ({sorted(prefixes)}); use one namespace"
         return _outcome(
-            ge, states, records, None, Verdict(T.ROUTED, "False", Reason.REGION_PATHS_DIFFER, message, "Error")
+            ge, views, states, records, None, Verdict(T.ROUTED, "False", Reason.REGION_PATHS_DIFFER, message, "Error")
         )
     rotation = _rotation(views, states, prefixes)
     result = deps.routers(ge).apply(ge, rotation) if rotation is not None else None
-    return _outcome(ge, states, records, result, _routed(rotation, result, states))
+    return _outcome(ge, views, states, records, result, _routed(rotation, result, states))
 
 
 def _view(ge: GlobalEndpoint, deps: GlobalDeps, region: Region, keys: dict[str, str]) -> RegionView:
@@ -86,6 +87,8 @@ def _view(ge: GlobalEndpoint, deps: GlobalDeps, region: Region, keys: dict[str, 
                 placement.copy_keys(kube, ge, region, keys)
             placement.place(kube, ge, region)
         serving = placement.read_serving(kube, ge, region)
+    except placement.PlacementConflictError as exc:
+        return RegionView(region, None, None, None, str(exc), Reason.PLACEMENT_CONFLICT)
     except (RegionUnreachableError, KubeError, OSError) as exc:
         return RegionView(region, None, None, None, f"{type(exc).__name__}: {exc}"[:500])
     except Exception as exc:  # urllib3's errors are not OSErrors; a region must not stop the others
@@ -151,7 +154,10 @@ def _routed(rotation: Rotation | None, result: RouterResult | None, states: list
     return Verdict(T.ROUTED, "True", Reason.ROUTER_CONFIGURED, message)
 
 
-def _placed(ge: GlobalEndpoint, states: list[RegionStatus]) -> Verdict:
+def _placed(views: list[RegionView], states: list[RegionStatus]) -> Verdict:
+    conflicts = [v.problem for v in views if v.reason == Reason.PLACEMENT_CONFLICT and v.serving is None]
+    if conflicts:
+        return Verdict(T.PLACED, "False", Reason.PLACEMENT_CONFLICT, "; ".join(conflicts)[:1500], "Error")
     ready = [s.name for s in states if s.ready]
     summary = ", ".join(f"{s.name} {s.deployments_ready}" for s in states)
     if ready:
@@ -169,6 +175,7 @@ def _placed(ge: GlobalEndpoint, states: list[RegionStatus]) -> Verdict:
 
 def _outcome(
     ge: GlobalEndpoint,
+    views: list[RegionView],
     states: list[RegionStatus],
     records: list[FailoverRecord],
     result: RouterResult | None,
@@ -176,7 +183,7 @@ def _outcome(
 ) -> Outcome:
     support = policy_support(ge.spec)
     verdicts = [
-        _placed(ge, states),
+        _placed(views, states),
         routed,
         Verdict(T.POLICY_SUPPORTED, "True" if support.supported else "False", support.reason, support.message),
     ]

@@ -9,7 +9,13 @@ from pydantic import ValidationError
 
 from mlops_operator.api.problems import InvalidResourceError, parse_resource
 from mlops_operator.api.v1alpha1 import GlobalEndpoint
-from mlops_operator.globalendpoint.placement import ANNOTATION_APPLIED, LABEL_GLOBAL_ENDPOINT, render_placed
+from mlops_operator.globalendpoint.placement import (
+    ANNOTATION_APPLIED,
+    LABEL_GLOBAL_ENDPOINT,
+    PlacementConflictError,
+    place,
+    render_placed,
+)
 from mlops_operator.render.global_router import RoutedRegion, policy_support, render_traefik_config
 
 Make = Callable[..., GlobalEndpoint]
@@ -109,3 +115,45 @@ def test_region_names_are_unique(make_global_endpoint: Make) -> None:
     region = {"name": "eastus", "cluster": {"kubeconfigSecretRef": {"name": "x"}}}
     with pytest.raises(ValidationError, match="regions names must be unique"):
         make_global_endpoint(regions=[region, region])
+
+
+class FakeRegion:
+    """A region's API server as far as placement uses it: ModelDeployments by name."""
+
+    def __init__(self, existing: dict | None = None) -> None:
+        self.objects: dict[str, dict] = dict(existing or {})
+        self.writes: list[str] = []
+
+    def get(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> dict | None:
+        return self.objects.get(name)
+
+    def apply(self, obj: dict, field_manager: str) -> dict:
+        self.objects[obj["metadata"]["name"]] = obj
+        self.writes.append(f"apply {obj['metadata']['name']}")
+        return obj
+
+    def list(
+        self, api_version: str, kind: str, namespace: str | None = None, label_selector: str | None = None
+    ) -> list:
+        key, _, value = (label_selector or "").partition("=")
+        return [o for o in self.objects.values() if (o["metadata"].get("labels") or {}).get(key) == value]
+
+    def delete(self, api_version: str, kind: str, name: str, namespace: str | None = None) -> bool:
+        self.writes.append(f"delete {name}")
+        return self.objects.pop(name, None) is not None
+
+
+def test_placement_writes_only_changes_prunes_what_it_placed_and_takes_over_nothing(make_global_endpoint: Make) -> None:
+    ge = make_global_endpoint()
+    east = ge.spec.regions[0]
+    region = FakeRegion()
+    assert place(region, ge, east) == 1
+    assert place(region, ge, east) == 0  # idle: the applied digest matches
+    renamed = make_global_endpoint(
+        deployments=[{"name": "green", "spec": {"model": {"name": "churn", "version": "2"}}}]
+    )
+    assert place(region, renamed, east) == 2
+    assert region.writes == ["apply blue", "apply green", "delete blue"]
+    hand_made = {"metadata": {"name": "blue", "namespace": "ml", "labels": {}}, "spec": {}}
+    with pytest.raises(PlacementConflictError, match="belongs to no GlobalEndpoint"):
+        place(FakeRegion({"blue": hand_made}), ge, east)
