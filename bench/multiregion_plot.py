@@ -45,6 +45,8 @@ def plot(trace: dict[str, Any], path: Path) -> None:
     for name, at in marks.items():
         axes.axvline(at - start, color="grey", linestyle=":", linewidth=1)
         axes.annotate(name, (at - start, axes.get_ylim()[1]), rotation=90, va="top", ha="right", fontsize=8)
+    failed = sum(1 for _, status, _ in answers if status != 200)
+    axes.set_title(f"answers per region through the global URL: {len(answers)} requests, {failed} failed", fontsize=9)
     axes.set_xlabel("seconds")
     axes.set_ylabel("answers per second")
     axes.legend(loc="center right")
