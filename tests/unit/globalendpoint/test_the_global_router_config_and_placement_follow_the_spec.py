@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from mlops_operator.api.problems import InvalidResourceError, parse_resource
 from mlops_operator.api.v1alpha1 import GlobalEndpoint
+from mlops_operator.backends.native.global_router import TraefikFileRouter
+from mlops_operator.backends.routing import Rotation
+from mlops_operator.globalendpoint.finalize import finalize_global
 from mlops_operator.globalendpoint.placement import (
     ANNOTATION_APPLIED,
     LABEL_GLOBAL_ENDPOINT,
@@ -16,6 +20,7 @@ from mlops_operator.globalendpoint.placement import (
     place,
     render_placed,
 )
+from mlops_operator.globalendpoint.reconcile import GlobalDeps
 from mlops_operator.render.global_router import RoutedRegion, policy_support, render_traefik_config
 
 Make = Callable[..., GlobalEndpoint]
@@ -157,3 +162,32 @@ def test_placement_writes_only_changes_prunes_what_it_placed_and_takes_over_noth
     hand_made = {"metadata": {"name": "blue", "namespace": "ml", "labels": {}}, "spec": {}}
     with pytest.raises(PlacementConflictError, match="belongs to no GlobalEndpoint"):
         place(FakeRegion({"blue": hand_made}), ge, east)
+
+
+class Regions:
+    """RegionClients for unit tests: one FakeRegion per region name."""
+
+    def __init__(self, regions: dict[str, FakeRegion]) -> None:
+        self.regions = regions
+
+    def client(self, namespace: str, region) -> FakeRegion:
+        return self.regions[region.name]
+
+
+def test_deletion_takes_the_endpoint_off_the_router_then_removes_what_was_placed(
+    make_global_endpoint: Make, tmp_path: Path
+) -> None:
+    config = tmp_path / "churn.yaml"
+    ge = make_global_endpoint(router={"traefik": {"configPath": str(config)}})
+    regions = {"eastus": FakeRegion(), "westus": FakeRegion()}
+    for region in ge.spec.regions:
+        place(regions[region.name], ge, region)
+    routed = (RoutedRegion("eastus", "http://127.0.0.1:1", 1, 1),)
+    TraefikFileRouter().apply(ge, Rotation(PREFIX, routed, frozenset({"eastus"})))
+    assert "PathPrefix" in config.read_text()
+    deps = GlobalDeps(hub=None, regions=Regions(regions), routers=lambda _: TraefikFileRouter())  # type: ignore[arg-type]
+    left = finalize_global(ge, deps)
+    assert left == "eastus: 1 ModelDeployments being deleted; westus: 1 ModelDeployments being deleted"
+    assert not config.exists()
+    assert all(r.objects == {} for r in regions.values())
+    assert finalize_global(ge, deps) == ""  # all gone: the finalizer lets the object go
