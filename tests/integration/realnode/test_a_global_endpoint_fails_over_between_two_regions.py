@@ -75,7 +75,7 @@ def rig(real_cluster: LocalCluster, real_kube: Kube, tmp_path_factory: pytest.Te
         hub.create(kubeconfig_secret("westus-kubeconfig", west_cluster))
         stack.callback(lambda: apply_platform(real_kube))  # the session's platform as other modules expect it
         east = start_region("eastus", real_cluster, real_kube, stack, logs)
-        stack.callback(lambda: real_kube.delete("v1", "Namespace", NAMESPACE))
+        stack.callback(lambda: _delete_namespace(real_kube))
         west = start_region("westus", west_cluster, west_kube, stack, logs)
         directory = logs / "router"
         directory.mkdir()
@@ -84,6 +84,12 @@ def rig(real_cluster: LocalCluster, real_kube: Kube, tmp_path_factory: pytest.Te
         hub_operator = operator_process(hub_cluster, "hub", logs)
         stack.callback(hub_operator.stop)
         yield Rig(hub, east, west, router)
+
+
+def _delete_namespace(kube: Kube) -> None:
+    """The session's node outlives this module: its pods here are gone before the next module's start."""
+    kube.delete("v1", "Namespace", NAMESPACE)
+    wait_for(lambda: kube.get("v1", "Namespace", NAMESPACE) is None or None, 120, f"namespace {NAMESPACE} gone")
 
 
 def _status(hub: Kube, name: str) -> dict[str, Any]:
@@ -207,9 +213,16 @@ def test_priority_moves_traffic_off_a_region_whose_deployment_is_not_ready(rig: 
         restored = time.monotonic()
         time.sleep(3)
     _trace("fraud", load, {"broken": broken, "removed": removed, "mended": mended, "restored": restored})
-    assert set(_answered_between(load, 0, broken)) == {"eastus"}  # priority: the passive region gets nothing
-    assert set(_answered_between(load, removed + PROBE_WINDOW_S, mended)) == {"westus"}
-    assert set(_answered_between(load, restored + PROBE_WINDOW_S, time.monotonic())) == {"eastus"}
+    # Priority: the passive region gets traffic only while Traefik's own check finds the active one down. On
+    # 2 busy cores a 1 s probe can time out and send a second's traffic to westus: most stays on eastus.
+    before, out, back = (
+        _answered_between(load, 0, broken),
+        _answered_between(load, removed + PROBE_WINDOW_S, mended),
+        _answered_between(load, restored + PROBE_WINDOW_S, time.monotonic()),
+    )
+    assert before.get("eastus", 0) >= 0.9 * sum(before.values()), before
+    assert set(out) == {"westus"}, out  # taken out by the operator: none at all
+    assert back.get("eastus", 0) >= 0.9 * sum(back.values()), back
     failed = [t - broken for t, s, _ in load.answers if s != 200]
     assert not failed, f"the old pod kept serving while the region was taken out: {failed}"
     reason = next(r for r in _status(rig.hub, "fraud")["regions"] if r["name"] == "eastus")
